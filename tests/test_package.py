@@ -1,0 +1,31 @@
+"The installed package: imports in a plain Python process, console script, metadata."
+import subprocess, sys
+from conftest import ROOT
+
+def py(code, cwd):
+    return subprocess.run([sys.executable, '-c', code], cwd=cwd, capture_output=True, text=True, timeout=300)
+
+def test_imports_in_plain_process(tmp_path):
+    r = py("import sftnb, sftnb.core, sftnb.data, sftnb.experiment; print(sftnb.__version__, sftnb.__file__)", tmp_path)
+    assert r.returncode == 0, r.stderr
+    version, path = r.stdout.split()
+    assert version.count('.') >= 2
+    assert path.endswith('sftnb/__init__.py')
+
+def test_public_api_is_exported(tmp_path):
+    code = ("from sftnb.core import set_seed, get_device, cache_dir\n"
+            "from sftnb.data import digits_folder, image_dls, audit_images, pretrained_source, digits_cnn\n"
+            "from sftnb.experiment import run, record, main\n"
+            "import sftnb.data as d; assert {'digits_folder','image_dls','audit_images','pretrained_source'} <= set(d.__all__)")
+    r = py(code, tmp_path)
+    assert r.returncode == 0, r.stderr
+
+def test_version_matches_metadata(tmp_path):
+    r = py("import importlib.metadata as m, sftnb; assert m.version('sftnb') == sftnb.__version__, (m.version('sftnb'), sftnb.__version__)", tmp_path)
+    assert r.returncode == 0, r.stderr
+
+def test_cli_help_shows_examples(sftnb_bin):
+    for args in ([], ['run']):
+        r = subprocess.run([sftnb_bin, *args, '--help'], capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr
+        assert 'sftnb run nbs/tutorials/01_robust_finetune.ipynb' in r.stdout

@@ -1,0 +1,73 @@
+"`sftnb run` and plain papermill on the tutorial, failures, and results that are never overwritten."
+import json, subprocess
+import nbformat
+from nbformat.v4 import new_notebook, new_code_cell
+from conftest import TUTORIAL
+
+def sh(*cmd, cwd=None, timeout=600):
+    return subprocess.run([str(c) for c in cmd], capture_output=True, text=True, cwd=cwd, timeout=timeout)
+
+def test_sftnb_run_tutorial_defaults(sftnb_bin, tmp_path):
+    "The main job as the README runs it (default parameters), into a chosen folder."
+    out = tmp_path/'main'
+    r = sh(sftnb_bin, 'run', TUTORIAL, '--out', out)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert str(out/TUTORIAL.name) in r.stdout
+    m = json.loads((out/'metrics.json').read_text())
+    assert m['status'] == 'finished'
+    assert m['accuracy'] > 0.8, m['accuracy']           # 5 classes: chance is 0.2
+    assert set(m['per_class']) == {'5', '6', '7', '8', '9'}
+    assert all(0 <= c['f1'] <= 1 for c in m['per_class'].values())
+    assert m['train_time_s'] > 0 and m['n_eval'] == 180
+    assert (out/'results.png').stat().st_size > 1000
+    nb = nbformat.read(out/TUTORIAL.name, as_version=4)
+    injected = [c for c in nb.cells if 'injected-parameters' in c.metadata.get('tags', [])]
+    assert injected and str(out) in injected[0].source     # out_dir was injected
+
+def test_plain_papermill_runs_the_tutorial(papermill_bin, tmp_path):
+    "No sftnb CLI involved: papermill alone, small parameters."
+    out = tmp_path/'pm'
+    r = sh(papermill_bin, TUTORIAL, tmp_path/'out.ipynb', '-k', 'python3', '-p', 'epochs', '1', '-p', 'lr', '5e-3',
+           '-p', 'out_dir', out, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr[-3000:]
+    m = json.loads((out/'metrics.json').read_text())
+    assert m['params']['epochs'] == 1 and m['params']['lr'] == 5e-3
+    assert m['accuracy'] > 0.5, m['accuracy']
+
+def _failing_notebook(path):
+    nb = new_notebook(cells=[new_code_cell("n = 3\nout_dir = None", metadata={'tags': ['parameters']}),
+                             new_code_cell("print('before the failure')"),
+                             new_code_cell("raise RuntimeError(f'planted failure n={n}')"),
+                             new_code_cell("print('never reached')")])
+    nb.metadata['kernelspec'] = {'name': 'python3', 'display_name': 'python3', 'language': 'python'}
+    nbformat.write(nb, path)
+    return path
+
+def test_failing_notebook_exits_nonzero_and_keeps_partial(sftnb_bin, tmp_path):
+    nb = _failing_notebook(tmp_path/'fails.ipynb')
+    out = tmp_path/'failed-run'
+    r = sh(sftnb_bin, 'run', nb, '-p', 'n', '7', '--out', out, '--no-progress')
+    assert r.returncode == 1
+    assert 'RuntimeError: planted failure n=7' in r.stderr
+    assert str(out/'fails.ipynb') in r.stderr
+    partial = nbformat.read(out/'fails.ipynb', as_version=4)
+    outputs = ''.join(str(o) for c in partial.cells if c.cell_type == 'code' for o in c.get('outputs', []))
+    assert 'before the failure' in outputs and 'never reached' not in outputs
+    err = json.loads((out/'error.json').read_text())
+    assert err['ename'] == 'RuntimeError' and err['evalue'] == 'planted failure n=7'
+
+def test_finished_run_is_never_overwritten(sftnb_bin, tmp_path):
+    out = tmp_path/'done'
+    out.mkdir()
+    (out/'metrics.json').write_text('{"accuracy": 0.9, "status": "finished"}')
+    before = (out/'metrics.json').stat().st_mtime_ns
+    r = sh(sftnb_bin, 'run', TUTORIAL, '--out', out)
+    assert r.returncode == 2 and 'already holds a run' in r.stderr
+    assert (out/'metrics.json').stat().st_mtime_ns == before and sorted(p.name for p in out.iterdir()) == ['metrics.json']
+
+def test_bad_input_is_refused(sftnb_bin, tmp_path):
+    r = sh(sftnb_bin, 'run', tmp_path/'nope.ipynb')
+    assert r.returncode == 2 and 'nope.ipynb' in r.stderr
+    r = sh(sftnb_bin, 'run', TUTORIAL, '-f', tmp_path/'missing.yaml', '--out', tmp_path/'x')
+    assert r.returncode == 2 and 'missing.yaml' in r.stderr
+    assert not (tmp_path/'x').exists()
