@@ -1,11 +1,13 @@
-"A learner built on sftnb's DataLoaders exports and loads in a fresh process, as fastai users expect."
+"A learner built on sftnb's DataLoaders (with an albumentations augmentation) exports and loads in a fresh process."
 import subprocess, sys, textwrap
 
 def test_export_and_load_learner_in_fresh_process(tmp_path):
     build = textwrap.dedent(f"""
         from fastai.vision.all import vision_learner, accuracy
         from sftnb.data import digits_folder, image_dls, digits_cnn, TARGET_CLASSES
-        dls = image_dls(digits_folder(), classes=TARGET_CLASSES, test='test', num_workers=0)
+        from sftnb.augment import Albumentations, aug_preset
+        dls = image_dls(digits_folder(), classes=TARGET_CLASSES, test='test', num_workers=0,
+                        item_tfms=Albumentations(aug_preset('medium', 32, flip=False)))
         learn = vision_learner(dls, digits_cnn, pretrained=True, metrics=accuracy)
         with learn.no_bar(), learn.no_logging(): learn.fit_one_cycle(1, 1e-2)
         learn.export(r'{tmp_path/'model.pkl'}')
@@ -24,3 +26,6 @@ def test_export_and_load_learner_in_fresh_process(tmp_path):
     assert r.returncode == 0, r.stderr[-3000:]
     pred, *rest = r.stdout.strip().splitlines()[-1].split()
     assert pred in '56789' and "['5', '6', '7', '8', '9']" in r.stdout and rest[-1] == '1.0'
+    assert 'Albumentations' in subprocess.run([sys.executable, '-c', textwrap.dedent(f'''
+        from fastai.learner import load_learner
+        print(load_learner(r'{tmp_path/'model.pkl'}').dls.after_item)''')], capture_output=True, text=True, cwd=tmp_path).stdout
