@@ -31,11 +31,13 @@ def test_plain_papermill_runs_the_tutorial(papermill_bin, tmp_path):
     "No sftnb CLI involved: papermill alone, small parameters."
     out = tmp_path/'pm'
     r = sh(papermill_bin, TUTORIAL, tmp_path/'out.ipynb', '-k', 'python3', '-p', 'epochs', '1', '-p', 'lr', '5e-3',
-           '-p', 'aug', 'medium', '-p', 'corruptions', 'snow', '-p', 'severity', '5', '-p', 'out_dir', out, cwd=tmp_path)
+           '-p', 'aug', 'medium', '-p', 'corruptions', 'snow', '-p', 'severity', '5', '-p', 'strategy', 'lp_ft',
+           '-p', 'out_dir', out, cwd=tmp_path)
     assert r.returncode == 0, r.stderr[-3000:]
     m = json.loads((out/'metrics.json').read_text())
     assert m['params']['epochs'] == 1 and m['params']['lr'] == 5e-3 and m['params']['aug'] == 'medium'
-    assert list(m['corruption_accuracy']) == ['snow']
+    assert list(m['corruption_accuracy']) == ['snow'] and m['params']['strategy'] == 'lp_ft'
+    assert 0 <= m['forgetting']['retention'] <= 1.5
     assert m['accuracy'] > 0.5, m['accuracy']
 
 def _failing_notebook(path):
@@ -75,3 +77,7 @@ def test_bad_input_is_refused(sftnb_bin, tmp_path):
     r = sh(sftnb_bin, 'run', TUTORIAL, '-f', tmp_path/'missing.yaml', '--out', tmp_path/'x')
     assert r.returncode == 2 and 'missing.yaml' in r.stderr
     assert not (tmp_path/'x').exists()
+
+def test_strategy_parameter_is_checked(sftnb_bin, tmp_path):
+    r = sh(sftnb_bin, 'run', TUTORIAL, '-p', 'strategy', 'magic', '--out', tmp_path/'bad', '--no-progress')
+    assert r.returncode == 1 and "strategy must be one of" in r.stderr and 'magic' in r.stderr
