@@ -1,0 +1,119 @@
+"Sweeps end to end: the tutorial on 2 workers, failures kept, kill and resume, a Dask cluster, bad input refused early."
+import json, os, signal, subprocess, sys, time
+import nbformat, pytest
+from nbformat.v4 import new_notebook, new_code_cell
+from conftest import TUTORIAL
+
+def sh(*cmd, timeout=900, **kw):
+    return subprocess.run([str(c) for c in cmd], capture_output=True, text=True, timeout=timeout, **kw)
+
+def tiny_nb(path, *sources, params="x = 1\nlr = 0.01\nout_dir = None"):
+    head = "from sftnb.experiment import run_folder, record\nrun_folder(out_dir)"
+    nb = new_notebook(cells=[new_code_cell(params, metadata={'tags': ['parameters']}), new_code_cell(head)] + [new_code_cell(s) for s in sources])
+    nb.metadata['kernelspec'] = {'name': 'python3', 'display_name': 'python3', 'language': 'python'}
+    nbformat.write(nb, path)
+    return path
+
+def test_tutorial_sweep_on_two_workers(sftnb_bin, tmp_path):
+    (tmp_path/'grid.yaml').write_text("lr: [0.005, 0.01]\naug: [none, light]\nepochs: [1]\ncorruptions: ['']\n")
+    out = tmp_path/'sweep'
+    r = sh(sftnb_bin, 'sweep', TUTORIAL, '--grid', tmp_path/'grid.yaml', '--out', out, '--workers', 2, '--no-progress')
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-3000:]
+    assert '4 done, 0 failed' in r.stdout
+    runs = sorted(p for p in out.iterdir() if p.is_dir())
+    assert len(runs) == 4 and all((p/TUTORIAL.name).exists() and (p/'results.png').exists() for p in runs)
+    threads = {json.loads((p/'metrics.json').read_text())['run']['env']['OMP_NUM_THREADS'] for p in runs}
+    assert threads == {str(max(1, (os.cpu_count() or 1) // 2))}
+    r = sh(sftnb_bin, 'collect', out)
+    assert r.returncode == 0, r.stderr
+    import pandas as pd
+    df = pd.read_csv(out/'results.csv')
+    assert len(df) == 4 and set(df.status) == {'finished'}
+    assert sorted(zip(df.lr, df.aug)) == [(0.005, 'light'), (0.005, 'none'), (0.01, 'light'), (0.01, 'none')]
+    assert (df.accuracy > 0.5).all(), df.accuracy
+
+def test_failing_run_is_kept_and_reported(sftnb_bin, tmp_path):
+    nb = tiny_nb(tmp_path/'flaky.ipynb', "if x == 2: raise RuntimeError('planted failure')", "record(y=x, status='finished')")
+    (tmp_path/'g.yaml').write_text("x: [1, 2, 3]\n")
+    r = sh(sftnb_bin, 'sweep', nb, '--grid', tmp_path/'g.yaml', '--out', tmp_path/'s', '--retries', 1, '--no-progress')
+    assert r.returncode == 1
+    assert '2 done, 1 failed' in r.stdout and 'planted failure' in r.stdout
+    failed = tmp_path/'s'/'x=2'
+    assert (failed/'flaky.ipynb').exists() and json.loads((failed/'error.json').read_text())['evalue'] == 'planted failure'
+    assert len(list(failed.glob('flaky.failed-*.ipynb'))) == 1                     # the first attempt, kept
+    assert all(json.loads((tmp_path/'s'/f'x={i}'/'metrics.json').read_text())['y'] == i for i in (1, 3))
+
+def test_killed_sweep_resumes_without_touching_finished_runs(sftnb_bin, tmp_path):
+    nb = tiny_nb(tmp_path/'slow.ipynb', "import time; time.sleep(2)", "record(y=x, status='finished')")
+    (tmp_path/'g.yaml').write_text("x: [1, 2, 3, 4, 5]\n")
+    out = tmp_path/'s'
+    cmd = [sftnb_bin, 'sweep', nb, '--grid', tmp_path/'g.yaml', '--out', out, '--no-progress']
+    p = subprocess.Popen([str(c) for c in cmd], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    finished = lambda: [d for d in out.glob('x=*') if json.loads((d/'metrics.json').read_text() or '{}').get('status') == 'finished']
+    deadline = time.time() + 240
+    while time.time() < deadline and len(finished()) < 2: time.sleep(0.3)
+    os.killpg(p.pid, signal.SIGKILL)                                                # as if the machine died
+    p.wait()
+    done = {d.name: (d/'metrics.json').stat().st_mtime_ns for d in finished()}
+    assert 2 <= len(done) < 5
+    r = sh(*cmd)
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+    assert f'{5 - len(done)} done, 0 failed, {len(done)} skipped' in r.stdout
+    assert {d: (out/d/'metrics.json').stat().st_mtime_ns for d in done} == done      # finished runs untouched
+    assert len(finished()) == 5
+
+def test_dask_cluster_gives_the_same_table(tmp_path):
+    distributed = pytest.importorskip('distributed')
+    from sftnb.experiment import sweep, collect
+    nb = tiny_nb(tmp_path/'t.ipynb', "record(y=x * lr, status='finished')")
+    grid = {'x': [1, 2, 3], 'lr': [0.5]}
+    sweep(nb, grid, tmp_path/'local', workers=2, progress=False)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
+         distributed.Client(cluster) as client:
+        table = sweep(nb, grid, tmp_path/'dask', executor=client, progress=False)
+    assert (table.status == 'done').all()
+    keep = ['run', 'x', 'lr', 'y', 'status']
+    a, b = collect(tmp_path/'local')[keep], collect(tmp_path/'dask')[keep]
+    assert a.equals(b), (a, b)
+
+def test_bad_sweeps_are_refused_before_any_kernel(sftnb_bin, tmp_path):
+    nb = tiny_nb(tmp_path/'t.ipynb', "record(y=1)")
+    cases = {"lr_max: [0.1]\n": "its parameters are ['x', 'lr', 'out_dir']",
+             "lr: ['1e-3']\n": "lr='1e-3' is a str",
+             "{}\n": 'empty',
+             "x: []\n": "['x']"}
+    for text, msg in cases.items():
+        (tmp_path/'g.yaml').write_text(text)
+        r = sh(sftnb_bin, 'sweep', nb, '--grid', tmp_path/'g.yaml', '--out', tmp_path/'s', '--no-progress')
+        assert r.returncode == 2 and msg in r.stderr, (text, r.stderr)
+        assert not (tmp_path/'s').exists()
+    (tmp_path/'g.yaml').write_text("x: [1]\n"); (tmp_path/'file').write_text('')
+    r = sh(sftnb_bin, 'sweep', nb, '--grid', tmp_path/'g.yaml', '--out', tmp_path/'file', '--no-progress')
+    assert r.returncode == 2 and 'not a folder' in r.stderr
+    r = sh(sftnb_bin, 'collect', tmp_path/'nowhere')
+    assert r.returncode == 2 and 'nowhere' in r.stderr
+
+def test_sweep_and_collect_help_show_examples(sftnb_bin):
+    for sub in ('sweep', 'collect'):
+        r = sh(sftnb_bin, sub, '--help')
+        assert r.returncode == 0 and 'sftnb sweep nbs/tutorials/01_robust_finetune.ipynb --grid grid.yaml' in r.stdout
+
+def test_mlflow_mirrors_record_when_configured(sftnb_bin, tmp_path):
+    mlflow = pytest.importorskip('mlflow')
+    nb = tiny_nb(tmp_path/'t.ipynb', "record(y=x * 2, per_class={'a': {'f1': 0.5}})", "record(status='finished')")
+    uri = f"sqlite:///{tmp_path/'mlflow.db'}"
+    r = sh(sftnb_bin, 'run', nb, '-p', 'x', '21', '--out', tmp_path/'run', '--no-progress', env={**os.environ, 'MLFLOW_TRACKING_URI': uri})
+    assert r.returncode == 0, r.stderr[-3000:]
+    client = mlflow.tracking.MlflowClient(tracking_uri=uri)
+    runs = client.search_runs([e.experiment_id for e in client.search_experiments()])
+    assert len(runs) == 1
+    d = runs[0].data
+    assert d.params['x'] == '21' and d.metrics['y'] == 42 and d.metrics['per_class.a.f1'] == 0.5 and d.tags['status'] == 'finished'
+    assert runs[0].info.status == 'FINISHED' and runs[0].info.run_name == 'run'
+
+def test_without_tracking_uri_mlflow_is_not_imported(tmp_path):
+    code = ("import os, sys; os.environ.pop('MLFLOW_TRACKING_URI', None)\n"
+            f"from sftnb.experiment import run_folder, record; run_folder(r'{tmp_path/'r'}'); record(a=1)\n"
+            "print('mlflow' in sys.modules)")
+    r = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True)
+    assert r.returncode == 0 and r.stdout.strip() == 'False', r.stderr
