@@ -19,6 +19,7 @@ def test_sftnb_run_tutorial_defaults(sftnb_bin, tmp_path):
     assert set(m['per_class']) == {'5', '6', '7', '8', '9'}
     assert all(0 <= c['f1'] <= 1 for c in m['per_class'].values())
     assert m['train_time_s'] > 0 and m['n_eval'] == 180
+    assert set(m['adversarial_accuracy']) == {'0.05', '0.1'} and m['adversarial_accuracy']['0.1'] < m['accuracy']
     corr = m['corruption_accuracy']
     assert set(corr) == {'gaussian_noise', 'defocus_blur', 'contrast', 'fog'} and all(0 <= v <= 1 for v in corr.values())
     assert m['mean_corruption_accuracy'] < m['accuracy']     # corruptions cost accuracy
@@ -32,12 +33,15 @@ def test_plain_papermill_runs_the_tutorial(papermill_bin, tmp_path):
     out = tmp_path/'pm'
     r = sh(papermill_bin, TUTORIAL, tmp_path/'out.ipynb', '-k', 'python3', '-p', 'epochs', '1', '-p', 'lr', '5e-3',
            '-p', 'aug', 'medium', '-p', 'corruptions', 'snow', '-p', 'severity', '5', '-p', 'strategy', 'lp_ft',
+           '-p', 'adv_method', 'nfgsm', '-p', 'eps', '0.1', '-p', 'adv_eval_eps', '0.1',
            '-p', 'out_dir', out, cwd=tmp_path)
     assert r.returncode == 0, r.stderr[-3000:]
     m = json.loads((out/'metrics.json').read_text())
     assert m['params']['epochs'] == 1 and m['params']['lr'] == 5e-3 and m['params']['aug'] == 'medium'
     assert list(m['corruption_accuracy']) == ['snow'] and m['params']['strategy'] == 'lp_ft'
     assert 0 <= m['forgetting']['retention'] <= 1.5
+    assert m['params']['adv_method'] == 'nfgsm' and list(m['adversarial_accuracy']) == ['0.1']
+    assert 0 <= m['adversarial_accuracy']['0.1'] <= m['accuracy'] + 1e-9
     assert m['accuracy'] > 0.5, m['accuracy']
 
 def _failing_notebook(path):
