@@ -5,7 +5,7 @@ with no defence, FGSM-RS, N-FGSM (+ OverfitGuard), PGD-7 and TRADES (10 steps, b
 accuracy and PGD-20 accuracy (alpha eps/4, 1 restart) on the test split at eps 0.05, 0.1, 0.2, and each method's
 training time as a ratio to clean training measured in the same run. Also: throughput of `pgd` against a bare PyTorch
 PGD loop doing the same steps on the same model and batch.
-Usage: python benchmarks/adversarial.py [--epochs 10] [--methods none,fgsm_rs,nfgsm+guard,pgd,trades]"""
+Usage: python benchmarks/adversarial.py [--epochs 10] [--methods none,fgsm_rs,nfgsm+guard,pgd,trades] [--guard-n 64]"""
 import argparse, time
 import torch, torch.nn.functional as F
 from fastai.vision.all import Learner, accuracy, Normalize, imagenet_stats
@@ -25,7 +25,7 @@ def bare_pgd(model, x, y, eps, alpha, steps, mean, std):
         a = (p + (a.detach() + alpha * g.sign() - p).clamp(-eps, eps)).clamp(0, 1)
     return (a - mean) / std
 
-def main(epochs=10, methods=('none', 'fgsm_rs', 'nfgsm+guard', 'pgd', 'trades')):
+def main(epochs=10, methods=('none', 'fgsm_rs', 'nfgsm+guard', 'pgd', 'trades'), guard_n=64):
     dls = image_dls(digits_folder(), test='test', bs=64, num_workers=0, batch_tfms=Normalize.from_stats(*imagenet_stats))
     mean, std = norm_stats(dls)
     X = torch.cat([x for x, _ in dls.test]).as_subclass(torch.Tensor); Y = torch.cat([y for _, y in dls.test]).as_subclass(torch.Tensor)
@@ -34,7 +34,7 @@ def main(epochs=10, methods=('none', 'fgsm_rs', 'nfgsm+guard', 'pgd', 'trades'))
     for m in methods:
         set_seed(0)
         cbs = [] if m == 'none' else [AdversarialTraining(m.replace('+guard', ''), eps=0.1)]
-        if m.endswith('+guard'): cbs.append(OverfitGuard(n=256, action='stop'))
+        if m.endswith('+guard'): cbs.append(OverfitGuard(n=guard_n, action='stop'))
         learn = Learner(dls, digits_cnn(n_out=10), metrics=accuracy, cbs=cbs)
         t0 = time.perf_counter()
         with learn.no_bar(), learn.no_logging(): learn.fit_one_cycle(epochs, 3e-3)
@@ -63,5 +63,6 @@ if __name__ == '__main__':
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('--epochs', type=int, default=10)
     p.add_argument('--methods', default='none,fgsm_rs,nfgsm+guard,pgd,trades')
+    p.add_argument('--guard-n', type=int, default=64, help='validation images in the guard\'s fixed batch')
     a = p.parse_args()
-    main(a.epochs, tuple(a.methods.split(',')))
+    main(a.epochs, tuple(a.methods.split(',')), a.guard_n)

@@ -12,6 +12,7 @@ import torch.nn.functional as F
 from torch import nn
 from fastai.callback.core import Callback, CancelFitException
 from fastai.data.transforms import Normalize
+from fastai.data.core import DataLoaders
 from fastai.learner import Metric
 
 # %% auto #0
@@ -21,7 +22,7 @@ __all__ = ['METHODS', 'norm_stats', 'PixelSpace', 'pgd', 'robust_accuracy', 'fgs
 # %% ../nbs/04_adversarial.ipynb #b64ec334
 def norm_stats(dls):
     "The (mean, std) of the `Normalize` batch transform of `dls` (a `DataLoaders` or `DataLoader`), or None without one."
-    tfms = getattr(getattr(dls, 'train', dls), 'after_batch', None)
+    tfms = getattr(dls.train if isinstance(dls, DataLoaders) else dls, 'after_batch', None)  # a TfmdDL's .train would be its dataset's split
     return next(((t.mean, t.std) for t in getattr(tfms, 'fs', []) if isinstance(t, Normalize)), None)
 
 def _norm_kw(dls) -> dict:

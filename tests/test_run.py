@@ -1,18 +1,24 @@
 "`sftnb run` and plain papermill on the tutorial, failures, and results that are never overwritten."
 import json, subprocess
-import nbformat
+import numpy as np, nbformat, pytest
+from sftnb.evaluate import RobustnessReport
 from nbformat.v4 import new_notebook, new_code_cell
 from conftest import TUTORIAL
 
 def sh(*cmd, cwd=None, timeout=600):
     return subprocess.run([str(c) for c in cmd], capture_output=True, text=True, cwd=cwd, timeout=timeout)
 
-def test_sftnb_run_tutorial_defaults(sftnb_bin, tmp_path):
-    "The main job as the README runs it (default parameters), into a chosen folder."
-    out = tmp_path/'main'
+@pytest.fixture(scope='module')
+def default_run(sftnb_bin, tmp_path_factory):
+    "The main job as the README runs it (default parameters), into a chosen folder; shared by the tests below."
+    out = tmp_path_factory.mktemp('runs')/'main'
     r = sh(sftnb_bin, 'run', TUTORIAL, '--out', out)
     assert r.returncode == 0, r.stderr[-3000:]
     assert str(out/TUTORIAL.name) in r.stdout
+    return out
+
+def test_sftnb_run_tutorial_defaults(default_run):
+    out = default_run
     m = json.loads((out/'metrics.json').read_text())
     assert m['status'] == 'finished'
     assert m['accuracy'] > 0.8, m['accuracy']           # 5 classes: chance is 0.2
@@ -23,7 +29,12 @@ def test_sftnb_run_tutorial_defaults(sftnb_bin, tmp_path):
     corr = m['corruption_accuracy']
     assert set(corr) == {'gaussian_noise', 'defocus_blur', 'contrast', 'fog'} and all(0 <= v <= 1 for v in corr.values())
     assert m['mean_corruption_accuracy'] < m['accuracy']     # corruptions cost accuracy
-    assert (out/'results.png').stat().st_size > 1000
+    assert (out/'results.png').stat().st_size > 1000 and (out/'report.png').stat().st_size > 1000
+    rep = RobustnessReport.from_json(out/'report.json')                      # the robustness report, beside metrics.json
+    assert rep['meta']['n'] == 180 and rep['corruptions']['severities'] == [3] and rep['meta']['steps'] == 10
+    assert m['clean_acc'] == rep['clean']['accuracy'] and abs(m['clean_acc'] - m['accuracy']) < 1e-9
+    assert m['adv_acc@0'] == m['clean_acc'] and m['adv_acc@0.1'] == m['adversarial_accuracy']['0.1']
+    assert 0 <= m['ece'] <= 1 and m['mean_corruption_acc'] == m['mean_corruption_accuracy'] and 'mce' not in m
     nb = nbformat.read(out/TUTORIAL.name, as_version=4)
     injected = [c for c in nb.cells if 'injected-parameters' in c.metadata.get('tags', [])]
     assert injected and str(out) in injected[0].source     # out_dir was injected
@@ -32,17 +43,35 @@ def test_plain_papermill_runs_the_tutorial(papermill_bin, tmp_path):
     "No sftnb CLI involved: papermill alone, small parameters."
     out = tmp_path/'pm'
     r = sh(papermill_bin, TUTORIAL, tmp_path/'out.ipynb', '-k', 'python3', '-p', 'epochs', '1', '-p', 'lr', '5e-3',
-           '-p', 'aug', 'medium', '-p', 'corruptions', 'snow', '-p', 'severity', '5', '-p', 'strategy', 'lp_ft',
+           '-p', 'aug', 'medium', '-p', 'corruptions', 'snow', '-p', 'severities', '1,5', '-p', 'strategy', 'lp_ft',
            '-p', 'adv_method', 'nfgsm', '-p', 'eps', '0.1', '-p', 'adv_eval_eps', '0.1',
            '-p', 'out_dir', out, cwd=tmp_path)
     assert r.returncode == 0, r.stderr[-3000:]
     m = json.loads((out/'metrics.json').read_text())
     assert m['params']['epochs'] == 1 and m['params']['lr'] == 5e-3 and m['params']['aug'] == 'medium'
     assert list(m['corruption_accuracy']) == ['snow'] and m['params']['strategy'] == 'lp_ft'
+    assert RobustnessReport.from_json(out/'report.json')['corruptions']['severities'] == [1, 5]
     assert 0 <= m['forgetting']['retention'] <= 1.5
     assert m['params']['adv_method'] == 'nfgsm' and list(m['adversarial_accuracy']) == ['0.1']
     assert 0 <= m['adversarial_accuracy']['0.1'] <= m['accuracy'] + 1e-9
     assert m['accuracy'] > 0.5, m['accuracy']
+
+def test_baseline_report_gives_mce(sftnb_bin, default_run, tmp_path):
+    "A second run measured against the first one's report.json records mCE; a baseline of other corruptions is refused before training."
+    out = tmp_path/'vs-base'
+    r = sh(sftnb_bin, 'run', TUTORIAL, '--out', out, '--no-progress', '-p', 'epochs', '1', '-p', 'adv_method', 'nfgsm',
+           '-p', 'baseline_report', default_run/'report.json')
+    assert r.returncode == 0, r.stderr[-3000:]
+    m = json.loads((out/'metrics.json').read_text())
+    base = RobustnessReport.from_json(default_run/'report.json')
+    mine = RobustnessReport.from_json(out/'report.json')
+    E, Eb = 1 - np.array(mine['corruptions']['accuracy']), 1 - np.array(base['corruptions']['accuracy'])   # one severity each
+    assert abs(m['mce'] - float(np.mean(E[:, 0] / Eb[:, 0]))) < 1e-12       # Hendrycks & Dietterich's CE, by hand
+    r = sh(sftnb_bin, 'run', TUTORIAL, '--out', tmp_path/'bad-base', '--no-progress', '-p', 'corruptions', 'snow',
+           '-p', 'baseline_report', default_run/'report.json')
+    assert r.returncode == 1 and 'mCE compares the same ones' in r.stderr
+    nb = nbformat.read(tmp_path/'bad-base'/TUTORIAL.name, as_version=4)
+    assert not any('sft_learner(dls' in c.source for c in nb.cells if c.cell_type == 'code' and c.get('execution_count'))  # stopped before training
 
 def _failing_notebook(path):
     nb = new_notebook(cells=[new_code_cell("n = 3\nout_dir = None", metadata={'tags': ['parameters']}),
