@@ -59,7 +59,7 @@ def test_plain_papermill_runs_the_tutorial(papermill_bin, tmp_path):
 def test_baseline_report_gives_mce(sftnb_bin, default_run, tmp_path):
     "A second run measured against the first one's report.json records mCE; a baseline of other corruptions is refused before training."
     out = tmp_path/'vs-base'
-    r = sh(sftnb_bin, 'run', TUTORIAL, '--out', out, '--no-progress', '-p', 'epochs', '1', '-p', 'adv_method', 'nfgsm',
+    r = sh(sftnb_bin, 'run', TUTORIAL, '--out', out, '--no-progress', '-p', 'epochs', '1', '-p', 'adv_eval_eps', '',
            '-p', 'baseline_report', default_run/'report.json')
     assert r.returncode == 0, r.stderr[-3000:]
     m = json.loads((out/'metrics.json').read_text())
