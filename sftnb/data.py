@@ -25,12 +25,13 @@ from fastai.learner import Learner
 from fastai.metrics import accuracy
 from fastai.torch_core import params
 import fastai.callback.schedule, fastai.callback.progress  # Learner.fit_one_cycle, Learner.no_bar
+import fastai.callback.data  # Datasets.weighted_dataloaders
 
 from .core import atomic_write, cache_dir, get_device, seeded
 
 # %% auto #0
 __all__ = ['SOURCE_CLASSES', 'TARGET_CLASSES', 'SPLITS', 'digits_folder', 'image_items', 'open_image', 'image_dls',
-           'audit_images', 'digits_cnn', 'pretrained_source', 'get_arch']
+           'audit_images', 'class_weights', 'digits_cnn', 'pretrained_source', 'get_arch']
 
 # %% ../nbs/01_data.ipynb #c10363d1
 SOURCE_CLASSES = ['0', '1', '2', '3', '4']
@@ -197,6 +198,7 @@ def image_dls(source, # A folder tree, a CSV file or a DataFrame (see `image_ite
               path=None, fn_col='path', label_col='label', split_col=None, # Table columns (see `image_items`)
               label_re=None, # Labels from file names by regex (see `image_items`)
               device=None, # Device of the batches; default `get_device()`
+              balance:bool=False, # Draw training images with weights so every class is equally likely (fastai's `WeightedDL`)
               **kwargs # Passed to `DataBlock.dataloaders` (e.g. `num_workers`, `shuffle`)
              ) -> DataLoaders:
     "fastai `DataLoaders` for image classification from a folder tree or a table, with train/valid(/test) splits."
@@ -224,7 +226,13 @@ def image_dls(source, # A folder tree, a CSV file or a DataFrame (see `image_ite
     dblock = DataBlock(blocks=(TransformBlock(type_tfms=open_image, batch_tfms=IntToFloatTensor), CategoryBlock(vocab=vocab)),
                        get_x=ColReader('path'), get_y=ColReader('label'), splitter=ColSplitter('is_valid'),
                        item_tfms=tfms, batch_tfms=batch_tfms)
-    dls = dblock.dataloaders(items, bs=bs, device=get_device(device), **kwargs)
+    if balance:  # each training image drawn with probability 1/(n_classes * its class count): classes equally likely
+        dsets = dblock.datasets(items)
+        train_y = dsets.train.items['label']
+        wgts = (1.0 / train_y.map(train_y.value_counts())).to_numpy()
+        dls = dsets.weighted_dataloaders(wgts, bs=bs, after_item=dblock.item_tfms, after_batch=dblock.batch_tfms,
+                                         device=get_device(device), **kwargs)
+    else: dls = dblock.dataloaders(items, bs=bs, device=get_device(device), **kwargs)
     if test: dls.loaders.append(dls.test_dl(tst.reset_index(drop=True), with_labels=True))
     return dls
 
@@ -301,6 +309,23 @@ def _audit_summary(df, source, small_frac):
              f"  empty class folders      : {df.attrs['empty_classes'] or 'none'}",
              f"  flagged for exclusion    : {int(df['exclude'].sum())}" + (" -> image_dls(..., exclude=report)" if df['exclude'].any() else '')]
     return '\n'.join(lines)
+
+# %% ../nbs/01_data.ipynb #60fb3285
+def class_weights(dls, # `DataLoaders` (weights of its training set) or a sequence of training labels
+                  vocab=None, # Class order of the weights; default `dls.vocab` (or the sorted labels)
+                 ) -> torch.Tensor:
+    "Per-class loss weights n / (n_classes * count), scikit-learn's 'balanced' weights, for `CrossEntropyLossFlat(weight=...)`."
+    if isinstance(dls, DataLoaders):  # the training targets, without loading any image
+        labels = [str(dls.vocab[int(t)]) for t in dls.train_ds.tls[-1]]
+        vocab = vocab if vocab is not None else dls.vocab
+    else: labels = [str(y) for y in dls]
+    vocab = [str(v) for v in (vocab if vocab is not None else sorted(set(labels)))]
+    counts = pd.Series(labels).value_counts()
+    missing = [v for v in vocab if v not in counts.index]
+    if missing: raise ValueError(f"classes {missing} have no training images, so they cannot be weighted; drop them with image_dls(classes=...)")
+    unknown = sorted(set(counts.index) - set(vocab))
+    if unknown: raise ValueError(f"labels {unknown} are not in vocab {vocab}")
+    return torch.tensor([len(labels) / (len(vocab) * counts[v]) for v in vocab], dtype=torch.float32)
 
 # %% ../nbs/01_data.ipynb #3d0f6849
 def _conv(ni, nf, stride=1):
