@@ -304,6 +304,7 @@ def _as_completed(futs, executor):
 def sweep(nb, # The experiment notebook
           grid, # Dict of lists, list of dicts, or a YAML file of either
           out, # Folder holding one sub-folder per run (shared by all machines with an `executor`)
+          params:dict=None, # Parameters shared by every run (not part of the run folder names); a grid value wins
           workers:int=1, # Notebooks run at once on this machine
           executor=None, # A `concurrent.futures.Executor`-like object, e.g. a Dask `distributed.Client`
           resume:bool=True, # Skip runs whose folder holds a finished run
@@ -319,7 +320,8 @@ def sweep(nb, # The experiment notebook
     if not nb.is_file(): raise FileNotFoundError(f"notebook {nb} not found")
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1: raise ValueError(f"workers must be a whole number >= 1, got {workers!r}")
     runs = expand_grid(grid)
-    for p in runs: check_params(nb, p, allow_unknown)  # all refused before any kernel starts
+    shared = dict(params or {})
+    for p in runs: check_params(nb, {**shared, **p}, allow_unknown)  # all refused before any kernel starts
     out = Path(out).absolute()
     if out.exists() and not out.is_dir(): raise NotADirectoryError(f"sweep output {out} exists and is not a folder")
     slugs = [run_slug(p) for p in runs]
@@ -342,7 +344,7 @@ def sweep(nb, # The experiment notebook
         left = len(runs) - len(n)
         bar.set_postfix(done=n.count('done'), failed=n.count('failed'), skipped=n.count('skipped'), running=min(workers, left) if executor is None else left)
         bar.update(1)
-    args = lambda p, s, slot: (str(nb), p, str(out/s), retries, timeout, kernel_name, env_for(slot), allow_unknown)
+    args = lambda p, s, slot: (str(nb), {**shared, **p}, str(out/s), retries, timeout, kernel_name, env_for(slot), allow_unknown)
     if executor is None:
         from concurrent.futures import ThreadPoolExecutor
         slots = queue.Queue()
@@ -449,6 +451,7 @@ _EXAMPLES = """examples:
   sftnb run nbs/tutorials/01_robust_finetune.ipynb -p epochs 5 -p lr 1e-3 --out runs/lr1e-3
   sftnb run my_experiment.ipynb -f params.yaml --out runs/exp1
   sftnb sweep nbs/tutorials/01_robust_finetune.ipynb --grid grid.yaml --out runs/sweep1 --workers 2
+  sftnb sweep nbs/tutorials/01_robust_finetune.ipynb --grid grid.yaml --out runs/quick -p epochs 1 -p corruptions ''
   sftnb sweep nbs/tutorials/01_robust_finetune.ipynb --grid grid.yaml --out /shared/sweep1 --scheduler tcp://10.0.0.5:8786
   sftnb collect runs/sweep1 --csv results.csv
 
@@ -471,6 +474,7 @@ def _parser():
     s.add_argument('notebook', help='the notebook to run')
     s.add_argument('--grid', required=True, metavar='YAML', help='grid file: a mapping of lists, or a list of mappings')
     s.add_argument('--out', required=True, metavar='DIR', help='sweep folder, one sub-folder per run')
+    s.add_argument('-p', '--param', nargs=2, action='append', default=[], metavar=('NAME', 'VALUE'), help='a parameter shared by every run (repeatable; a grid value wins)')
     s.add_argument('--workers', type=int, default=1, metavar='N', help='notebooks at once on this machine (default 1)')
     s.add_argument('--scheduler', metavar='ADDRESS', help='run on a Dask cluster (needs `pip install "sftnb[dask]"` and a shared --out)')
     s.add_argument('--retries', type=int, default=0, metavar='N', help='retries of a failed run (default 0)')
@@ -503,7 +507,7 @@ def _cmd_sweep(a) -> int:
         try: from distributed import Client
         except ImportError: raise ValueError('--scheduler needs Dask: pip install "sftnb[dask]"') from None
         client = Client(a.scheduler)
-    try: table = sweep(a.notebook, a.grid, a.out, workers=a.workers, executor=client, resume=not a.no_resume, retries=a.retries,
+    try: table = sweep(a.notebook, a.grid, a.out, params={k: parse_value(v) for k, v in a.param}, workers=a.workers, executor=client, resume=not a.no_resume, retries=a.retries,
                        timeout=a.timeout, kernel_name=a.kernel, allow_unknown=a.allow_unknown, progress=not a.no_progress)
     finally:
         if client is not None: client.close()
