@@ -401,7 +401,8 @@ def aug_explorer(source, # Images: a list of paths / PIL images, or anything `im
     def update(*_):
         aug = aug_preset(preset.value, size, flip=flip, p=prob.value)
         aug.set_random_seed(seed.value)
-        view.value = _png(_mosaic([aug(image=im)['image'] for im in imgs], ncols=min(4, len(imgs))))
+        m = _mosaic([aug(image=im)['image'] for im in imgs], ncols=min(4, len(imgs)))
+        view.value, view.width = _png(m), str(m.shape[1])  # shown at its own size, not stretched to the page
     for w in (preset, prob, seed): w.observe(update, names='value')
     update()
     box = W.VBox([W.HBox([preset, prob, seed]), view])
@@ -418,7 +419,9 @@ def corruption_explorer(img, # A PIL image, numpy array or image path
     sev = W.IntSlider(value=3, min=1, max=5, description='severity')
     seed = W.IntText(value=0, description='seed')
     view = W.Image(format='png')
-    def update(*_): view.value = _png(_mosaic([x, corrupt(x, name.value, sev.value, seed=seed.value)], ncols=2))
+    def update(*_):
+        m = _mosaic([x, corrupt(x, name.value, sev.value, seed=seed.value)], ncols=2)
+        view.value, view.width = _png(m), str(m.shape[1])
     for w in (name, sev, seed): w.observe(update, names='value')
     update()
     box = W.VBox([W.HBox([name, sev, seed]), view])

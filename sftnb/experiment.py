@@ -190,14 +190,18 @@ def _prepare_out(nb:Path, out) -> tuple[Path, Path]:
     out.mkdir(parents=True, exist_ok=True)
     return out, out/nb.name
 
-def _env_kernel_manager(env:dict):
-    "A Jupyter kernel manager class that starts kernels with `env` added to the environment."
+def _kernel_manager(env:dict=None, log=None):
+    "A Jupyter kernel manager class whose kernels get `env` added to their environment and write their own process output (not the notebook's) to `log`."
     from jupyter_client import AsyncKernelManager
-    class EnvKernelManager(AsyncKernelManager):
+    class SftnbKernelManager(AsyncKernelManager):
         async def _async_pre_start_kernel(self, **kw):
-            kw['env'] = {**(kw.get('env') or os.environ), **env}
+            if env: kw['env'] = {**(kw.get('env') or os.environ), **env}
             return await super()._async_pre_start_kernel(**kw)
-    return EnvKernelManager
+        async def _async_launch_kernel(self, kernel_cmd, **kw):
+            if log is None: return await super()._async_launch_kernel(kernel_cmd, **kw)
+            with open(log, 'ab') as f:  # the child keeps its own copy of the handle
+                return await super()._async_launch_kernel(kernel_cmd, **{**kw, 'stdout': f, 'stderr': f})
+    return SftnbKernelManager
 
 def _error_from(e) -> dict:
     import papermill as pm
@@ -228,7 +232,7 @@ def run(nb, # The notebook to run
     _update(out, status='running', run=dict(notebook=nb.name, source=str(nb.absolute()), params={**full, **params}, started=_now(),
                                             host=socket.gethostname(), pid=os.getpid(), git_commit=_git_commit(nb.parent.absolute()),
                                             versions=_versions(), env=env or {}))
-    if env: papermill_kw['kernel_manager_class'] = _env_kernel_manager(env)
+    papermill_kw.setdefault('kernel_manager_class', _kernel_manager(env, out/'kernel.log'))  # the kernel's own messages go to kernel.log
     try:
         pm.execute_notebook(str(nb), str(dest), parameters=params, kernel_name=kernel_name, progress_bar=progress, **papermill_kw)
     except BaseException as e:  # a cell failed, the kernel died, a timeout, Ctrl-C: the folder says what happened

@@ -1,4 +1,4 @@
-"Sweeps end to end: the tutorial on 2 workers, failures kept, kill and resume, a Dask cluster, bad input refused early."
+"Sweeps end to end (the tutorial sweep on 2 workers is in test_tutorials.py): failures kept, kill and resume, a Dask cluster, bad input refused early."
 import json, os, signal, subprocess, sys, time
 import nbformat, pytest
 from nbformat.v4 import new_notebook, new_code_cell
@@ -13,24 +13,6 @@ def tiny_nb(path, *sources, params="x = 1\nlr = 0.01\nout_dir = None"):
     nb.metadata['kernelspec'] = {'name': 'python3', 'display_name': 'python3', 'language': 'python'}
     nbformat.write(nb, path)
     return path
-
-def test_tutorial_sweep_on_two_workers(sftnb_bin, tmp_path):
-    (tmp_path/'grid.yaml').write_text("lr: [0.005, 0.01]\naug: [none, light]\nepochs: [1]\ncorruptions: ['']\n")
-    out = tmp_path/'sweep'
-    r = sh(sftnb_bin, 'sweep', TUTORIAL, '--grid', tmp_path/'grid.yaml', '--out', out, '--workers', 2, '--no-progress')
-    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-3000:]
-    assert '4 done, 0 failed' in r.stdout
-    runs = sorted(p for p in out.iterdir() if p.is_dir())
-    assert len(runs) == 4 and all((p/TUTORIAL.name).exists() and (p/'results.png').exists() for p in runs)
-    threads = {json.loads((p/'metrics.json').read_text())['run']['env']['OMP_NUM_THREADS'] for p in runs}
-    assert threads == {str(max(1, (os.cpu_count() or 1) // 2))}
-    r = sh(sftnb_bin, 'collect', out)
-    assert r.returncode == 0, r.stderr
-    import pandas as pd
-    df = pd.read_csv(out/'results.csv')
-    assert len(df) == 4 and set(df.status) == {'finished'}
-    assert sorted(zip(df.lr, df.aug)) == [(0.005, 'light'), (0.005, 'none'), (0.01, 'light'), (0.01, 'none')]
-    assert (df.accuracy > 0.5).all(), df.accuracy
 
 def test_failing_run_is_kept_and_reported(sftnb_bin, tmp_path):
     nb = tiny_nb(tmp_path/'flaky.ipynb', "if x == 2: raise RuntimeError('planted failure')", "record(y=x, status='finished')")
