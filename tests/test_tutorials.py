@@ -7,6 +7,7 @@ TUT = ROOT/'nbs'/'tutorials'
 
 def papermill(papermill_bin, name, out, **params):
     "Run tutorial `name` with plain papermill (kernel python3, in the tutorials folder) into `out`; return its metrics.json."
+    out.mkdir(parents=True, exist_ok=True)
     args = [papermill_bin, TUT/name, out/name, '-k', 'python3', '--cwd', TUT, '-p', 'out_dir', out]
     for k, v in params.items(): args += ['-p', k, v]
     r = subprocess.run([str(a) for a in args], capture_output=True, text=True, timeout=900)
@@ -53,11 +54,11 @@ def test_sweep_tutorial_defaults(papermill_bin, tmp_path):
 
 def test_sweep_tutorial_on_a_dask_cluster(papermill_bin, tmp_path):
     pytest.importorskip('distributed')
-    m = papermill(papermill_bin, '03_hyperparameter_sweep.ipynb', tmp_path, strategies='l2sp', eps_values='0', lrs='0.005,0.01',
+    m = papermill(papermill_bin, '03_hyperparameter_sweep.ipynb', tmp_path, strategies='l2sp', eps_values='0', lrs='0.005',
                   scheduler='local')
     df = pd.read_csv(tmp_path/'sweep'/'results.csv')
-    assert m['n_runs'] == 2 and m['scheduler'] == 'local' and set(df.status) == {'finished'}
-    assert set(df.strategy) == {'l2sp'} and sorted(df.lr) == [0.005, 0.01] and (df.accuracy > 0.5).all(), df.accuracy
+    assert m['n_runs'] == 1 and m['scheduler'] == 'local' and set(df.status) == {'finished'}
+    assert list(df.strategy) == ['l2sp'] and list(df.lr) == [0.005] and (df.accuracy > 0.5).all(), df.accuracy
 
 # --- 04: your own data
 def test_own_data_tutorial_defaults(papermill_bin, tmp_path):
@@ -84,7 +85,7 @@ def test_own_data_tutorial_csv_class_weights_local_resnet(papermill_bin, tmp_pat
     assert list(m['methods']) == ['loss'] and m['eval_split'] == 'valid' and m['class_counts']['digit3'] == 8
 
 def test_own_data_tutorial_stays_offline_unless_asked(papermill_bin, tmp_path):
-    for params, msg in ((['-p', 'data_path', 'pets'], 'set online=True'), (['-p', 'arch', 'resnet18'], 'set online=True to download')):
+    for params, msg in ((['-p', 'data_path', 'pets', '-p', 'arch', 'resnet18'], 'set online=True'),):   # refused before anything is read
         r = subprocess.run([papermill_bin, str(TUT/'04_your_own_data.ipynb'), str(tmp_path/'o.ipynb'), '-k', 'python3',
                             '-p', 'out_dir', str(tmp_path/'r'), *params], capture_output=True, text=True, timeout=300)
         assert r.returncode != 0 and msg in r.stderr, r.stderr[-2000:]
