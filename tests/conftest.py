@@ -18,7 +18,8 @@ def sftnb_bin(): return _script('sftnb')
 @pytest.fixture(scope='session')
 def papermill_bin(): return _script('papermill')
 
-# The longest tests first, so that with `pytest -n 2` (tools/test.sh) the two workers finish together.
+# The longest tests first, so that with `pytest -n 2 --dist loadfile` (tools/test.sh) the longest files start first
+# and the two workers finish together (a file's tests stay together on one worker, sharing its fixtures).
 LONGEST_FIRST = ['test_sweep_tutorial_defaults', 'test_adversarial_tutorial_defaults', 'test_sftnb_run_tutorial_defaults',
                  'test_plain_papermill_runs_the_tutorial', 'test_mismatched_baseline_is_refused_before_training',
                  'test_own_data_tutorial_defaults', 'test_sweep_tutorial_on_a_dask_cluster', 'test_own_data_tutorial_csv_class_weights_local_resnet',

@@ -8,16 +8,19 @@ from conftest import TUTORIAL
 def sh(*cmd, cwd=None, timeout=600):
     return subprocess.run([str(c) for c in cmd], capture_output=True, text=True, cwd=cwd, timeout=timeout)
 
+_DEFAULT_RUN = {}
+
 @pytest.fixture(scope='module')
 def default_run(sftnb_bin, tmp_path_factory):
     "The main job as the README runs it (default parameters), into a chosen folder; shared by the tests below."
+    if 'out' in _DEFAULT_RUN: return _DEFAULT_RUN['out']   # pytest may rebuild a module fixture if other tests come between
     out = tmp_path_factory.mktemp('runs')/'main'
     r = sh(sftnb_bin, 'run', TUTORIAL, '--out', out)
     assert r.returncode == 0, r.stderr[-3000:]
     assert str(out/TUTORIAL.name) in r.stdout
+    _DEFAULT_RUN['out'] = out
     return out
 
-@pytest.mark.xdist_group('tutorial01')   # shares the default run: one worker
 def test_sftnb_run_tutorial_defaults(default_run):
     out = default_run
     m = json.loads((out/'metrics.json').read_text())
@@ -40,7 +43,6 @@ def test_sftnb_run_tutorial_defaults(default_run):
     injected = [c for c in nb.cells if 'injected-parameters' in c.metadata.get('tags', [])]
     assert injected and str(out) in injected[0].source     # out_dir was injected
 
-@pytest.mark.xdist_group('tutorial01')   # shares the default run: one worker
 def test_plain_papermill_runs_the_tutorial(papermill_bin, default_run, tmp_path):
     "No sftnb CLI involved: papermill alone, other parameters, measured against the default run's report (mCE)."
     out = tmp_path/'pm'
@@ -60,7 +62,6 @@ def test_plain_papermill_runs_the_tutorial(papermill_bin, default_run, tmp_path)
     E, Eb = 1 - np.array(mine['corruptions']['accuracy']), 1 - np.array(base['corruptions']['accuracy'])   # one severity each
     assert abs(m['mce'] - float(np.mean(E[:, 0] / Eb[:, 0]))) < 1e-12       # Hendrycks & Dietterich's CE, by hand
 
-@pytest.mark.xdist_group('tutorial01')   # shares the default run: one worker
 def test_mismatched_baseline_is_refused_before_training(sftnb_bin, default_run, tmp_path):
     "A baseline report of other corruptions cannot give an mCE: refused before any training."
     r = sh(sftnb_bin, 'run', TUTORIAL, '--out', tmp_path/'bad-base', '--no-progress', '-p', 'corruptions', 'snow',

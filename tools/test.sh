@@ -25,5 +25,5 @@ unchanged_by nbdev-clean
 echo "== nbdev-test (notebooks; tutorials run in pytest)"
 nbdev-test --timing
 echo "== pytest (notebook checks took $((SECONDS - start))s)"
-python -m pytest tests -q -p no:cacheprovider -n 2 --dist loadgroup --durations=15
+python -m pytest tests -q -p no:cacheprovider -n 2 --dist loadfile --durations=15   # one file per worker at a time
 echo "== test command took $((SECONDS - start))s after installation"

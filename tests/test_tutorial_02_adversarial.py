@@ -1,0 +1,24 @@
+"Tutorial 02 (adversarial training) under plain papermill: defaults, and another parameter set."
+import json, os, subprocess
+import pandas as pd, pytest
+from tutorials import TUT, papermill
+
+# --- 02: adversarial training
+def test_adversarial_tutorial_defaults(papermill_bin, tmp_path):
+    m = papermill(papermill_bin, '02_adversarial_training.ipynb', tmp_path)
+    t = m['methods']
+    assert list(t) == ['none', 'fgsm_rs', 'nfgsm', 'pgd', 'trades']
+    assert t['none']['cost'] == 1 and all(t[k]['cost'] > 1 for k in ('fgsm_rs', 'nfgsm', 'pgd', 'trades'))
+    assert t['none']['pgd_acc@0.1'] < 0.1                                  # undefended: falls to the attack
+    for k in ('fgsm_rs', 'nfgsm', 'pgd', 'trades'):                         # every defence buys robustness
+        assert t[k]['pgd_acc@0.1'] > t['none']['pgd_acc@0.1'] + 0.3, (k, t[k])
+        assert t[k]['pgd_acc@0.1'] <= t[k]['clean_acc'] + 1e-9 and t[k]['fgsm_acc'] <= t[k]['clean_acc'] + 1e-9
+    assert m['n_test'] == 180 and m['eval_eps'] == [0.1]
+
+def test_adversarial_tutorial_other_parameters(papermill_bin, tmp_path):
+    m = papermill(papermill_bin, '02_adversarial_training.ipynb', tmp_path, methods='none,nfgsm', epochs=1, eval_eps='0.05',
+                  guard=False, eval_steps=5, seed=3)
+    t = m['methods']
+    assert list(t) == ['none', 'nfgsm'] and m['eval_eps'] == [0.05, 0.1]
+    assert {'pgd_acc@0.05', 'pgd_acc@0.1'} <= set(t['nfgsm']) and t['nfgsm']['guard_stopped'] is False
+    assert all(r['pgd_acc@0.1'] <= r['pgd_acc@0.05'] + 0.02 for r in t.values())   # a larger radius does not help the model

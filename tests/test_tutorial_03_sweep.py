@@ -1,0 +1,28 @@
+"Tutorial 03 (hyperparameter sweep) under plain papermill: defaults (8 runs on 2 workers), and a sweep on a local Dask cluster."
+import json, os, subprocess
+import pandas as pd, pytest
+from tutorials import TUT, papermill
+
+# --- 03: sweep
+def test_sweep_tutorial_defaults(papermill_bin, tmp_path):
+    m = papermill(papermill_bin, '03_hyperparameter_sweep.ipynb', tmp_path)
+    df = pd.read_csv(tmp_path/'sweep'/'results.csv')
+    assert m['n_runs'] == 8 == len(df) and set(df.status) == {'finished'}
+    assert sorted(set(zip(df.strategy, df.eps, df.lr))) == sorted((s, e, l) for s in ('fine_tune', 'lp_ft') for e in (0.0, 0.1) for l in (0.003, 0.01))
+    assert set(df[df.eps == 0].adv_method) == {'none'} and set(df[df.eps > 0].adv_method) == {'nfgsm'}
+    assert set(df.epochs) == {1} and set(df.corruptions) == {'gaussian_noise'}     # the shared settings reached every run
+    runs = [p for p in (tmp_path/'sweep').iterdir() if p.is_dir()]
+    assert sorted(p.name for p in runs) == sorted(df.run) and m['best_run'] in set(df.run)
+    threads = {json.loads((p/'metrics.json').read_text())['run']['env']['OMP_NUM_THREADS'] for p in runs}
+    assert threads == {str(max(1, (os.cpu_count() or 1) // 2))}                  # 2 workers share the cores
+    best = df.loc[df.valid_accuracy.idxmax()]
+    assert m['best_run'] == best.run and abs(m['best']['clean_acc'] - best.clean_acc) < 1e-9   # chosen on valid, test reported
+    assert all((p/'report.json').exists() and (p/'01_robust_finetune.ipynb').exists() for p in runs)
+
+def test_sweep_tutorial_on_a_dask_cluster(papermill_bin, tmp_path):
+    pytest.importorskip('distributed')
+    m = papermill(papermill_bin, '03_hyperparameter_sweep.ipynb', tmp_path, strategies='l2sp', eps_values='0', lrs='0.005',
+                  scheduler='local')
+    df = pd.read_csv(tmp_path/'sweep'/'results.csv')
+    assert m['n_runs'] == 1 and m['scheduler'] == 'local' and set(df.status) == {'finished'}
+    assert list(df.strategy) == ['l2sp'] and list(df.lr) == [0.005] and (df.accuracy > 0.5).all(), df.accuracy

@@ -1,0 +1,34 @@
+"Tutorial 04 (your own data) under plain papermill: defaults (messy demo folder), the user's CSV with a local torchvision backbone, offline guard."
+import json, os, subprocess
+import pandas as pd, pytest
+from tutorials import TUT, papermill
+
+# --- 04: your own data
+def test_own_data_tutorial_defaults(papermill_bin, tmp_path):
+    m = papermill(papermill_bin, '04_your_own_data.ipynb', tmp_path)
+    assert m['n_flagged'] == 5 and m['issues'] == {'label_conflict': 2, 'unreadable': 1, 'small': 1, 'duplicate;leak': 1}
+    assert m['class_counts']['9'] == 10 and m['imbalance_ratio'] > 10 and m['eval_split'] == 'test'
+    assert set(m['methods']) == {'sampler', 'none'} and m['balanced_accuracy'] == m['methods']['sampler']['balanced_accuracy']
+    assert all(0 <= r['min_recall'] <= r['balanced_accuracy'] <= 1 for r in m['methods'].values())
+    assert all(p.is_file() for p in (tmp_path/'demo_data').rglob('*.png'))     # the data was read, never changed
+
+def test_own_data_tutorial_csv_class_weights_local_resnet(papermill_bin, tmp_path):
+    "The user's CSV, a class-weighted loss and a torchvision backbone from a local weights file (the offline stand-in for a download)."
+    import torch, torchvision
+    from sftnb.data import digits_folder, image_items
+    items = image_items(digits_folder())
+    items = pd.concat([g.head(40 if y != '3' else 8) for y, g in items[items.label.isin(['1', '3', '7'])].groupby('label')])
+    table = pd.DataFrame({'file': [os.path.relpath(p, tmp_path) for p in items.path], 'class': 'digit' + items.label})
+    table.to_csv(tmp_path/'labels.csv', index=False)
+    torch.save(torchvision.models.resnet18(weights=None).state_dict(), tmp_path/'resnet18.pth')
+    out = tmp_path/'run'
+    m = papermill(papermill_bin, '04_your_own_data.ipynb', out, data_path=tmp_path/'labels.csv', path_col='file', label_col='class',
+                  imbalance='loss', compare=False, arch='resnet18', weights=tmp_path/'resnet18.pth', epochs=1)
+    assert m['data'] == str(tmp_path/'labels.csv') and m['n_files'] == 88 and m['n_flagged'] == 0
+    assert list(m['methods']) == ['loss'] and m['eval_split'] == 'valid' and m['class_counts']['digit3'] == 8
+
+def test_own_data_tutorial_stays_offline_unless_asked(papermill_bin, tmp_path):
+    for params, msg in ((['-p', 'data_path', 'pets', '-p', 'arch', 'resnet18'], 'set online=True'),):   # refused before anything is read
+        r = subprocess.run([papermill_bin, str(TUT/'04_your_own_data.ipynb'), str(tmp_path/'o.ipynb'), '-k', 'python3',
+                            '-p', 'out_dir', str(tmp_path/'r'), *params], capture_output=True, text=True, timeout=300)
+        assert r.returncode != 0 and msg in r.stderr, r.stderr[-2000:]
