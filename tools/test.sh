@@ -22,8 +22,16 @@ bash tools/install_browser.sh      # Debian's chromium for tests/test_browser.py
 start=$SECONDS
 unchanged_by nbdev-export
 unchanged_by nbdev-clean
-echo "== nbdev-test (notebooks; tutorials run in pytest)"
-nbdev-test --timing
-echo "== pytest (notebook checks took $((SECONDS - start))s)"
-python -m pytest tests -q -p no:cacheprovider -n 2 --dist loadfile --durations=15   # one file per worker at a time
+# The notebooks' own tests (nbdev-test; tutorials are skipped there, they run in pytest) and the end-to-end tests
+# (pytest) run side by side: each is mostly single-threaded work, so together they keep both cores busy.
+echo "== nbdev-test (notebooks) and pytest (end-to-end tests) side by side"
+nblog=$(mktemp)
+nbdev-test --timing >"$nblog" 2>&1 & nbpid=$!
+set +e
+python -m pytest tests -q -p no:cacheprovider -n 2 --dist loadfile --durations=15   # one test file per worker at a time
+pt=$?
+wait "$nbpid"; nb=$?
+set -e
+echo "== nbdev-test (exit $nb):"; cat "$nblog"; rm -f "$nblog"
 echo "== test command took $((SECONDS - start))s after installation"
+[ "$pt" -eq 0 ] && [ "$nb" -eq 0 ]
