@@ -14,7 +14,7 @@ def test_ci_runs_the_readme_test_command():
 
 def test_offline_docs_build_links_and_api(tmp_path):
     "tools/docs.py renders every page without Quarto or a network; internal links resolve; every public symbol has its entry."
-    import importlib, json, re
+    import importlib, re
     from html.parser import HTMLParser
     import yaml
     r = subprocess.run([sys.executable, str(ROOT/'tools'/'docs.py'), '--dest', str(tmp_path)], capture_output=True, text=True, timeout=600)
@@ -24,7 +24,7 @@ def test_offline_docs_build_links_and_api(tmp_path):
     nbs = sorted(str(p.relative_to(ROOT/'nbs')) for p in (ROOT/'nbs').rglob('*.ipynb') if '.ipynb_checkpoints' not in p.parts)
     assert sorted(flat) == nbs, 'every notebook is in nbs/sidebar.yml (and so in the site), and nothing else'
     class Page(HTMLParser):
-        def __init__(self): super().__init__(); self.links, self.ids, self.h = [], set(), []
+        def __init__(self): super().__init__(); self.links, self.ids = [], set()
         def handle_starttag(self, tag, attrs):
             a = dict(attrs)
             if a.get('id'): self.ids.add(a['id'])

@@ -52,7 +52,7 @@ def _show_doc(obj, name:str) -> str:
     md = re.sub(r'^\[source\]\(.*?\)\{.*?\}\s*$', '', md, flags=re.M)
     return md.replace('---\n', '', 1).strip()
 
-def _link(m, here:Path) -> str:
+def _link(m) -> str:
     "A markdown link to a notebook becomes a link to its page."
     text, target, frag = m.group(1), m.group(2), m.group(3) or ''
     if re.match(r'^[a-z]+:', target): return m.group(0)
@@ -69,7 +69,7 @@ def render_notebook(rel:str) -> nbformat.NotebookNode:
     cells = []
     for c in nb.cells:
         if c.cell_type == 'markdown':
-            c.source = re.sub(r'\[([^\]]+)\]\(([^)\s#]+\.ipynb)(#[^)\s]*)?\)', lambda m: _link(m, Path(rel)), c.source)
+            c.source = re.sub(r'\[([^\]]+)\]\(([^)\s#]+\.ipynb)(#[^)\s]*)?\)', _link, c.source)
             cells.append(c); continue
         if c.cell_type != 'code': continue
         d, code = _directives(c.source)
