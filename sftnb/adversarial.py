@@ -14,6 +14,7 @@ from fastai.callback.core import Callback, CancelFitException
 from fastai.data.transforms import Normalize
 from fastai.data.core import DataLoaders
 from fastai.learner import Metric
+from .core import wilson_interval
 
 # %% auto #0
 __all__ = ['METHODS', 'norm_stats', 'PixelSpace', 'pgd', 'robust_accuracy', 'fgsm', 'AdversarialTraining', 'AdversarialAccuracy',
@@ -243,6 +244,14 @@ class AdversarialTraining(Callback):
         self.learn.loss_grad = self.learn.loss_grad + self.beta * kl
         self.learn.loss = self.learn.loss + self.beta * kl.detach()
 
+# %% ../nbs/04_adversarial.ipynb #36dc5650
+def _rng_kept(device):
+    "A context in which random draws leave the CPU's and `device`'s torch generators as they were (torch's `fork_rng`)."
+    d = torch.device(device)
+    if d.type == 'cpu': return torch.random.fork_rng(devices=[])
+    mod = torch.get_device_module(d.type)
+    return torch.random.fork_rng(devices=[d.index if d.index is not None else mod.current_device()], device_type=d.type)
+
 # %% ../nbs/04_adversarial.ipynb #363c137f
 class AdversarialAccuracy(Metric):
     "Accuracy under a PGD attack of radius `eps` on the validation set, as a fastai metric (`metrics=[accuracy, AdversarialAccuracy(0.1)]`)."
@@ -252,7 +261,8 @@ class AdversarialAccuracy(Metric):
     def reset(self): self.right, self.total = 0, 0
     def accumulate(self, learn):
         x, y = learn.xb[0], learn.yb[0]
-        xa = pgd(learn.model, x, y, self.eps, alpha=self.alpha, steps=self.steps, norm=self.norm, **_norm_kw(learn.dls))
+        with _rng_kept(x.device):  # the random start must not change what training draws next
+            xa = pgd(learn.model, x, y, self.eps, alpha=self.alpha, steps=self.steps, norm=self.norm, **_norm_kw(learn.dls))
         with torch.no_grad(): self.right += int((_logits(learn.model, xa).argmax(1) == y).sum())
         self.total += len(y)
     @property
@@ -262,49 +272,84 @@ class AdversarialAccuracy(Metric):
 
 # %% ../nbs/04_adversarial.ipynb #27ef3872
 class OverfitGuard(Callback):
-    "Catastrophic-overfitting guard: PGD accuracy on a fixed validation batch every epoch (or `every` batches); on a collapse, restore the best weights and stop or halve the step."
+    "Detects catastrophic overfitting (PGD accuracy collapsing while FGSM accuracy stays high) on fixed validation images; restores the best weights, then halves the attack step or stops."
     order = AdversarialTraining.order + 1
     def __init__(self, eps:float=None, # Attack radius; default the AdversarialTraining callback's
-                 steps:int=10, # PGD steps of the check
-                 n:int=256, # Validation images in the fixed batch
-                 every:int=None, # Check every this many training batches (default: every epoch)
-                 drop:float=0.5, # A collapse: robust accuracy below `drop` times the best so far
-                 action:str='stop', # 'stop' (restore best weights, end training) or 'lower' (restore, halve the attack step, go on)
+                 steps:int=10, # PGD steps of the check (step eps/4, one random start)
+                 n:int=128, # Validation images checked, the same ones every time, spread over the validation set
+                 every:int=None, # Check every this many training batches (default: after every epoch)
+                 ratio:float=1/3, # Signature of a collapse: PGD accuracy (upper bound) below `ratio` x FGSM accuracy
+                 floor:float=0.2, # No decision before the best PGD accuracy has reached this
+                 confidence:float=0.95, # Coverage of the Wilson intervals
+                 action:str='lower', # 'lower' (restore the best weights, halve the step, go on) or 'stop' (restore, end training)
                 ):
         if action not in ('stop', 'lower'): raise ValueError(f"action must be 'stop' or 'lower', got {action!r}")
-        if not 0 < drop < 1: raise ValueError(f"drop must be in (0, 1), got {drop}")
-        self.eps, self.steps, self.n, self.every, self.drop, self.action = eps, steps, n, every, drop, action
+        if not 0 < ratio <= 1: raise ValueError(f"ratio must be in (0, 1], got {ratio!r}")
+        if not 0 <= floor < 1: raise ValueError(f"floor must be in [0, 1), got {floor!r}")
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1: raise ValueError(f"n must be a whole number >= 1, got {n!r}")
+        if every is not None and (isinstance(every, bool) or not isinstance(every, int) or every < 1): raise ValueError(f"every must be None or a whole number >= 1, got {every!r}")
+        _check_attack(torch.zeros(1), torch.zeros(1, dtype=torch.long), 0 if eps is None else eps, None, steps, 'linf')
+        wilson_interval(1, 1, confidence)  # checks confidence
+        self.eps, self.steps, self.n, self.every, self.ratio, self.floor, self.confidence, self.action = eps, steps, n, every, ratio, floor, confidence, action
+
     def before_fit(self):
-        at = next((c for c in self.learn.cbs if isinstance(c, AdversarialTraining)), None)
-        self.at = at
+        self.at = next((c for c in self.learn.cbs if isinstance(c, AdversarialTraining)), None)
         if self.eps is None:
-            if at is None: raise ValueError("OverfitGuard needs eps, or an AdversarialTraining callback to take it from")
-            self.eps = at.eps
-        xs, ys, seen = [], [], 0
-        for xb, yb in self.dls.valid:
-            xs.append(xb); ys.append(yb); seen += len(xb)
-            if seen >= self.n: break
-        self.x, self.y = torch.cat(xs)[:self.n], torch.cat(ys)[:self.n]
+            if self.at is None: raise ValueError("OverfitGuard needs eps, or an AdversarialTraining callback to take it from")
+            self.eps = self.at.eps
+        self.x, self.y = self._fixed_images()
         self.norm_kw = _norm_kw(self.dls)
-        self.best, self.best_state, self.log = -1.0, None, []
+        self.best, self.best_lo, self.best_state, self.history = -1.0, 0.0, None, []
+        self.lr_peaked, self._last_lr = False, None
+
+    def _fixed_images(self):
+        "`n` validation images taken at even intervals over the whole (unshuffled) validation set, so every class is represented."
+        stride = max(1, len(self.dls.valid_ds) // self.n)
+        xs, ys, i = [], [], 0
+        for xb, yb in self.dls.valid.new(shuffle=False):
+            keep = [j for j in range(len(xb)) if (i + j) % stride == 0]
+            xs.append(xb[keep]); ys.append(yb[keep]); i += len(xb)
+            if sum(map(len, xs)) >= self.n: break
+        return torch.cat(xs)[:self.n].as_subclass(torch.Tensor), torch.cat(ys)[:self.n].as_subclass(torch.Tensor)
+
+    def measure(self) -> tuple:
+        "Which of the fixed images survive PGD and FGSM (two boolean tensors); the training run's random streams are left as they were."
+        with _rng_kept(self.x.device):
+            xp = pgd(self.model, self.x, self.y, self.eps, steps=self.steps, **self.norm_kw)
+            xf = fgsm(self.model, self.x, self.y, self.eps, **self.norm_kw)
+        with _eval_mode(self.model), torch.no_grad():
+            return _logits(self.model, xp).argmax(1) == self.y, _logits(self.model, xf).argmax(1) == self.y
+
     def check(self):
-        torch_state = torch.random.get_rng_state()
-        rob = robust_accuracy(self.model, self.x, self.y, self.eps, steps=self.steps, **self.norm_kw)
-        torch.random.set_rng_state(torch_state)  # the check must not change the training run's randomness
-        where = f"epoch {self.epoch}" + (f" iter {self.iter}" if self.every else '')
-        self.log.append((where, rob))
-        if rob > self.best:
-            self.best, self.best_state = rob, copy.deepcopy(self.model.state_dict())
-        elif rob < self.drop * self.best:
-            self.model.load_state_dict(self.best_state)
-            msg = f"OverfitGuard: robust accuracy fell to {rob:.3f} at {where} (best {self.best:.3f}): restored the best weights"
-            if self.action == 'stop' or self.at is None:
-                print(msg + ', stopping'); self.log.append(('stopped', rob))
-                raise CancelFitException()
-            self.at.alpha /= 2
-            print(msg + f', attack step halved to {self.at.alpha:.4g}'); self.log.append(('lowered', self.at.alpha))
+        "Measure, record in `history`, and act on a collapse."
+        ok_pgd, ok_fgsm = self.measure()
+        n, k = len(self.y), int(ok_pgd.sum())
+        rob, fg, (lo, hi) = k / n, float(ok_fgsm.float().mean()), wilson_interval(k, n, self.confidence)
+        armed = self.lr_peaked and self.best >= self.floor
+        collapse = armed and hi < self.best_lo and hi < self.ratio * fg
+        self.history.append(dict(epoch=self.epoch, iter=self.iter if self.every else None, pgd_acc=rob, pgd_lo=lo, pgd_hi=hi,
+                                 fgsm_acc=fg, armed=armed, action='stopped' if collapse and (self.action == 'stop' or self.at is None)
+                                 else 'lowered' if collapse else None))
+        if collapse: return self._on_collapse(rob, fg)
+        if rob > self.best: self.best, self.best_lo, self.best_state = rob, lo, copy.deepcopy(self.model.state_dict())
+
+    def _on_collapse(self, rob, fg):
+        self.model.load_state_dict(self.best_state)
+        msg = (f"OverfitGuard: catastrophic overfitting at epoch {self.epoch}: PGD accuracy {rob:.3f} (best {self.best:.3f}) "
+               f"while FGSM accuracy is {fg:.3f}; restored the best weights")
+        if self.history[-1]['action'] == 'stopped':
+            print(msg + ', stopping'); raise CancelFitException()
+        self.at.alpha /= 2
+        print(msg + f', attack step halved to {self.at.alpha:.4g}')
+
+    @property
+    def collapses(self) -> int: return sum(h['action'] is not None for h in getattr(self, 'history', []))
     def after_batch(self):
-        if self.training and self.every and (self.iter + 1) % self.every == 0: self.check()
+        if not self.training: return
+        lr = self.opt.hypers[-1]['lr']  # set by the scheduler for this batch
+        if self._last_lr is not None and lr <= self._last_lr: self.lr_peaked = True
+        self._last_lr = lr
+        if self.every and (self.iter + 1) % self.every == 0: self.check()
     def after_epoch(self):
         if not self.every: self.check()
 

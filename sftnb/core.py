@@ -10,7 +10,7 @@ import contextlib, hashlib, json, math, os, random, sys, tempfile, warnings
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['set_seed', 'seeded', 'get_device', 'cache_dir', 'atomic_write', 'file_hash', 'json_safe']
+__all__ = ['set_seed', 'seeded', 'get_device', 'cache_dir', 'atomic_write', 'file_hash', 'json_safe', 'wilson_interval']
 
 # %% ../nbs/00_core.ipynb #82c20985
 def set_seed(seed:int=42, # A whole number in [0, 2**32)
@@ -130,6 +130,21 @@ def json_safe(o, _where='value'):
         return json_safe(o.tolist(), _where)
     if hasattr(o, 'item') and callable(o.item): return json_safe(o.item(), _where)
     raise TypeError(f"{_where} is a {type(o).__name__} ({o!r:.60}), which cannot be stored as JSON")
+
+# %% ../nbs/00_core.ipynb #0ae3a318
+def wilson_interval(k:int, # Successes (e.g. correctly classified images)
+                    n:int, # Trials (images), >= 1
+                    confidence:float=0.95, # Coverage of the interval, in (0, 1)
+                   ) -> tuple[float, float]:
+    "The Wilson score interval (lower, upper) for the proportion k/n."
+    from statistics import NormalDist
+    if isinstance(n, bool) or not float(n).is_integer() or n < 1: raise ValueError(f"n must be a whole number >= 1, got {n!r}")
+    if isinstance(k, bool) or not float(k).is_integer() or not 0 <= k <= n: raise ValueError(f"k must be a whole number in [0, n={n}], got {k!r}")
+    if not 0 < confidence < 1: raise ValueError(f"confidence must be in (0, 1), got {confidence!r}")
+    z, p = NormalDist().inv_cdf(0.5 + confidence / 2), k / n
+    centre = (2 * n * p + z * z) / (2 * (n + z * z))
+    half = z * math.sqrt(4 * n * p * (1 - p) + z * z) / (2 * (n + z * z))
+    return max(0.0, centre - half), min(1.0, centre + half)
 
 # %% ../nbs/00_core.ipynb #4e53a78b
 def _flat(d:dict, prefix:str='') -> dict:

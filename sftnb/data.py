@@ -6,7 +6,7 @@ Docs: https://sftnb.github.io/sftnb/data.html.md"""
 
 # %% ../nbs/01_data.ipynb #a502a753
 from __future__ import annotations
-import io, json, re, warnings
+import contextlib, io, json, re, warnings
 from concurrent.futures import ThreadPoolExecutor
 from hashlib import sha256
 from pathlib import Path
@@ -357,29 +357,46 @@ def _valid_weights(f:Path) -> bool:
     from sftnb.core import file_hash
     return f.stem.rsplit('-', 1)[-1] == file_hash(f)[:10]
 
+@contextlib.contextmanager
+def _one_thread():
+    "torch on one CPU thread for the block (summation order, and so the result, no longer depends on the core count)."
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try: yield
+    finally: torch.set_num_threads(n)
+
+def _cached_weights(d:Path, key:str):
+    "The newest file `d/key-<hash>.pth` whose contents match its hash, or None."
+    for f in sorted(d.glob(f'{key}-*.pth'), key=lambda f: f.stat().st_mtime, reverse=True):
+        if _valid_weights(f): return f
+        warnings.warn(f"ignoring {f}: its contents do not match the hash in its name")
+
 def pretrained_source(size:int=32, # Image size of the source task
                       epochs:int=6, # Epochs of source training
                       seed:int=0, # Seed of source training
                       verbose:bool=True, # Say when training
                      ) -> Path:
-    "Path of `digits_cnn` weights pretrained on digits 0-4 of `digits_folder(size=size)`, trained and cached on first use."
-    d, key = cache_dir('models'), f'digits_cnn-src{size}-e{epochs}-s{seed}'
-    for f in sorted(d.glob(f'{key}-*.pth'), key=lambda f: f.stat().st_mtime, reverse=True):
-        if _valid_weights(f): return f
-        warnings.warn(f"ignoring {f}: its contents do not match the hash in its name")
-    if verbose: print(f"pretraining digits_cnn on the source task (digits 0-4, {epochs} epochs); cached for later runs")
-    with seeded(seed):
-        dls = image_dls(digits_folder(size=size), classes=SOURCE_CLASSES, bs=64, num_workers=0,
-                        batch_tfms=Normalize.from_stats(*imagenet_stats))
-        learn = Learner(dls, digits_cnn(), metrics=accuracy)
-        with learn.no_bar(), learn.no_logging(): learn.fit_one_cycle(epochs, 3e-3)
-        acc = float(learn.validate()[1])
-    buf = io.BytesIO()
-    torch.save({k: v.detach().cpu() for k, v in learn.model.state_dict().items()}, buf)
-    data = buf.getvalue()
-    f = atomic_write(d/f'{key}-{sha256(data).hexdigest()[:10]}.pth', data)
-    atomic_write(f.with_suffix('.json'), json.dumps({'arch': 'digits_cnn', 'classes': SOURCE_CLASSES, 'size': size, 'epochs': epochs,
-                                                     'seed': seed, 'valid_accuracy': acc, 'sha256': sha256(data).hexdigest()}, indent=1))
+    "Path of `digits_cnn` weights pretrained on digits 0-4 of `digits_folder(size=size)`: trained on the CPU with one thread on first use, then cached."
+    from filelock import FileLock
+    d, key = cache_dir('models'), f'digits_cnn-src{size}-e{epochs}-s{seed}-cpu1'
+    if f := _cached_weights(d, key): return f
+    with FileLock(d/f'{key}.lock'):  # another process may be training the same weights: wait for it
+        if f := _cached_weights(d, key): return f
+        if verbose: print(f"pretraining digits_cnn on the source task (digits 0-4, {epochs} epochs, 1 CPU thread); cached for later runs")
+        with seeded(seed), _one_thread():
+            dls = image_dls(digits_folder(size=size), classes=SOURCE_CLASSES, bs=64, num_workers=0, device='cpu',
+                            batch_tfms=Normalize.from_stats(*imagenet_stats))
+            learn = Learner(dls, digits_cnn(), metrics=accuracy)
+            with learn.no_bar(), learn.no_logging():
+                learn.fit_one_cycle(epochs, 3e-3)
+                acc = float(learn.validate()[1])
+        buf = io.BytesIO()
+        torch.save({k: v.detach().cpu() for k, v in learn.model.state_dict().items()}, buf)
+        data = buf.getvalue()
+        f = atomic_write(d/f'{key}-{sha256(data).hexdigest()[:10]}.pth', data)
+        atomic_write(f.with_suffix('.json'), json.dumps({'arch': 'digits_cnn', 'classes': SOURCE_CLASSES, 'size': size, 'epochs': epochs,
+                                                         'seed': seed, 'device': 'cpu', 'threads': 1, 'torch': torch.__version__,
+                                                         'valid_accuracy': acc, 'sha256': sha256(data).hexdigest()}, indent=1))
     return f
 
 # %% ../nbs/01_data.ipynb #22cfcadd
