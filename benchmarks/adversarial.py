@@ -5,7 +5,7 @@ with no defence, FGSM-RS, N-FGSM (+ OverfitGuard), PGD-7 and TRADES (10 steps, b
 accuracy and PGD-20 accuracy (alpha eps/4, 1 restart) on the test split at eps 0.05, 0.1, 0.2, and each method's
 training time as a ratio to clean training measured in the same run. Also: throughput of `pgd` against a bare PyTorch
 PGD loop doing the same steps on the same model and batch.
-Usage: python benchmarks/adversarial.py [--epochs 10] [--methods none,fgsm_rs,nfgsm+guard,pgd,trades] [--guard-n 64]"""
+Usage: python benchmarks/adversarial.py [--epochs 10] [--methods none,fgsm_rs,nfgsm+guard,pgd,trades] [--guard-n 128]"""
 import argparse, time
 import torch, torch.nn.functional as F
 from fastai.vision.all import Learner, accuracy, Normalize, imagenet_stats
@@ -25,7 +25,7 @@ def bare_pgd(model, x, y, eps, alpha, steps, mean, std):
         a = (p + (a.detach() + alpha * g.sign() - p).clamp(-eps, eps)).clamp(0, 1)
     return (a - mean) / std
 
-def main(epochs=10, methods=('none', 'fgsm_rs', 'nfgsm+guard', 'pgd', 'trades'), guard_n=64):
+def main(epochs=10, methods=('none', 'fgsm_rs', 'nfgsm+guard', 'pgd', 'trades'), guard_n=128):
     dls = image_dls(digits_folder(), test='test', bs=64, num_workers=0, batch_tfms=Normalize.from_stats(*imagenet_stats))
     mean, std = norm_stats(dls)
     X = torch.cat([x for x, _ in dls.test]).as_subclass(torch.Tensor); Y = torch.cat([y for _, y in dls.test]).as_subclass(torch.Tensor)
@@ -34,7 +34,7 @@ def main(epochs=10, methods=('none', 'fgsm_rs', 'nfgsm+guard', 'pgd', 'trades'),
     for m in methods:
         set_seed(0)
         cbs = [] if m == 'none' else [AdversarialTraining(m.replace('+guard', ''), eps=0.1)]
-        if m.endswith('+guard'): cbs.append(OverfitGuard(n=guard_n, action='stop'))
+        if m.endswith('+guard'): cbs.append(OverfitGuard(n=guard_n))
         learn = Learner(dls, digits_cnn(n_out=10), metrics=accuracy, cbs=cbs)
         t0 = time.perf_counter()
         with learn.no_bar(), learn.no_logging(): learn.fit_one_cycle(epochs, 3e-3)
@@ -44,8 +44,9 @@ def main(epochs=10, methods=('none', 'fgsm_rs', 'nfgsm+guard', 'pgd', 'trades'),
         with torch.no_grad(): clean = float((learn.model(X).argmax(1) == Y).float().mean())
         rob = {e: robust_accuracy(learn.model, X, Y, e, steps=20, alpha=e / 4, mean=mean, std=std) for e in (0.05, 0.1, 0.2)}
         rows.append((m, clean, rob, secs))
+        guard = next((c for c in cbs if isinstance(c, OverfitGuard)), None)
         print(f"  {m:12s} clean {clean:.3f}  PGD-20 @0.05 {rob[0.05]:.3f}  @0.1 {rob[0.1]:.3f}  @0.2 {rob[0.2]:.3f}  "
-              f"time {secs:6.1f} s = {secs / base:.2f}x clean", flush=True)
+              f"time {secs:6.1f} s = {secs / base:.2f}x clean" + (f"  guard collapses {guard.collapses}" if guard else ''), flush=True)
     model = rows and learn.model
     x, y = X[:128], Y[:128]
     m4, s4 = mean.view(1, -1, 1, 1), std.view(1, -1, 1, 1)
@@ -63,6 +64,6 @@ if __name__ == '__main__':
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('--epochs', type=int, default=10)
     p.add_argument('--methods', default='none,fgsm_rs,nfgsm+guard,pgd,trades')
-    p.add_argument('--guard-n', type=int, default=64, help='validation images in the guard\'s fixed batch')
+    p.add_argument('--guard-n', type=int, default=128, help='validation images in the guard\'s fixed batch')
     a = p.parse_args()
     main(a.epochs, tuple(a.methods.split(',')), a.guard_n)

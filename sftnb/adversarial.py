@@ -297,33 +297,34 @@ class OverfitGuard(Callback):
         if self.eps is None:
             if self.at is None: raise ValueError("OverfitGuard needs eps, or an AdversarialTraining callback to take it from")
             self.eps = self.at.eps
-        self.x, self.y = self._fixed_images()
+        self.fixed_x, self.fixed_y = self._fixed_images()
         self.norm_kw = _norm_kw(self.dls)
         self.best, self.best_lo, self.best_state, self.history = -1.0, 0.0, None, []
         self.lr_peaked, self._last_lr = False, None
 
     def _fixed_images(self):
         "`n` validation images taken at even intervals over the whole (unshuffled) validation set, so every class is represented."
-        stride = max(1, len(self.dls.valid_ds) // self.n)
+        total = len(self.dls.valid_ds)
+        want = {k * total // self.n for k in range(self.n)} if total > self.n else set(range(total))
         xs, ys, i = [], [], 0
         for xb, yb in self.dls.valid.new(shuffle=False):
-            keep = [j for j in range(len(xb)) if (i + j) % stride == 0]
+            keep = [j for j in range(len(xb)) if i + j in want]
             xs.append(xb[keep]); ys.append(yb[keep]); i += len(xb)
-            if sum(map(len, xs)) >= self.n: break
+            if i > max(want): break
         return torch.cat(xs)[:self.n].as_subclass(torch.Tensor), torch.cat(ys)[:self.n].as_subclass(torch.Tensor)
 
     def measure(self) -> tuple:
         "Which of the fixed images survive PGD and FGSM (two boolean tensors); the training run's random streams are left as they were."
-        with _rng_kept(self.x.device):
-            xp = pgd(self.model, self.x, self.y, self.eps, steps=self.steps, **self.norm_kw)
-            xf = fgsm(self.model, self.x, self.y, self.eps, **self.norm_kw)
+        with _rng_kept(self.fixed_x.device):
+            xp = pgd(self.model, self.fixed_x, self.fixed_y, self.eps, steps=self.steps, **self.norm_kw)
+            xf = fgsm(self.model, self.fixed_x, self.fixed_y, self.eps, **self.norm_kw)
         with _eval_mode(self.model), torch.no_grad():
-            return _logits(self.model, xp).argmax(1) == self.y, _logits(self.model, xf).argmax(1) == self.y
+            return _logits(self.model, xp).argmax(1) == self.fixed_y, _logits(self.model, xf).argmax(1) == self.fixed_y
 
     def check(self):
         "Measure, record in `history`, and act on a collapse."
         ok_pgd, ok_fgsm = self.measure()
-        n, k = len(self.y), int(ok_pgd.sum())
+        n, k = len(self.fixed_y), int(ok_pgd.sum())
         rob, fg, (lo, hi) = k / n, float(ok_fgsm.float().mean()), wilson_interval(k, n, self.confidence)
         armed = self.lr_peaked and self.best >= self.floor
         collapse = armed and hi < self.best_lo and hi < self.ratio * fg

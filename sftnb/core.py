@@ -141,6 +141,7 @@ def wilson_interval(k:int, # Successes (e.g. correctly classified images)
     if isinstance(n, bool) or not float(n).is_integer() or n < 1: raise ValueError(f"n must be a whole number >= 1, got {n!r}")
     if isinstance(k, bool) or not float(k).is_integer() or not 0 <= k <= n: raise ValueError(f"k must be a whole number in [0, n={n}], got {k!r}")
     if not 0 < confidence < 1: raise ValueError(f"confidence must be in (0, 1), got {confidence!r}")
+    k, n = int(k), int(n)
     z, p = NormalDist().inv_cdf(0.5 + confidence / 2), k / n
     centre = (2 * n * p + z * z) / (2 * (n + z * z))
     half = z * math.sqrt(4 * n * p * (1 - p) + z * z) / (2 * (n + z * z))

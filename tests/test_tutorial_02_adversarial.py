@@ -10,9 +10,12 @@ def test_adversarial_tutorial_defaults(papermill_bin, tmp_path):
     assert list(t) == ['none', 'fgsm_rs', 'nfgsm', 'pgd', 'trades']
     assert t['none']['cost'] == 1 and all(t[k]['cost'] > 1 for k in ('fgsm_rs', 'nfgsm', 'pgd', 'trades'))
     assert t['none']['pgd_acc@0.1'] < 0.1                                  # undefended: falls to the attack
-    for k in ('fgsm_rs', 'nfgsm', 'pgd', 'trades'):                         # every defence buys robustness
-        assert t[k]['pgd_acc@0.1'] > t['none']['pgd_acc@0.1'] + 0.3, (k, t[k])
+    # Every defence buys robustness. Measured (benchmarks/RESULTS.md, issue 13): defended PGD-10 accuracy 0.417-0.783 over
+    # 20 N-FGSM/FGSM-RS runs (5 seeds x 2 source backbones) and 0.417-0.622 for PGD/TRADES on the runs tried; undefended 0.000-0.039.
+    for k in ('fgsm_rs', 'nfgsm', 'pgd', 'trades'):
+        assert t[k]['pgd_acc@0.1'] > t['none']['pgd_acc@0.1'] + 0.25, (k, t[k])
         assert t[k]['pgd_acc@0.1'] <= t[k]['clean_acc'] + 1e-9 and t[k]['fgsm_acc'] <= t[k]['clean_acc'] + 1e-9
+    assert t['nfgsm']['guard_collapses'] == 0 and t['fgsm_rs']['guard_collapses'] == 0, t   # no false alarm: none of these runs collapses
     assert m['n_test'] == 180 and m['eval_eps'] == [0.1]
 
 def test_adversarial_tutorial_other_parameters(papermill_bin, tmp_path):
