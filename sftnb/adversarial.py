@@ -305,6 +305,7 @@ class OverfitGuard(Callback):
     def _fixed_images(self):
         "`n` validation images taken at even intervals over the whole (unshuffled) validation set, so every class is represented."
         total = len(self.dls.valid_ds)
+        if total == 0: raise ValueError("OverfitGuard checks validation images, but the DataLoaders' validation set is empty")
         want = {k * total // self.n for k in range(self.n)} if total > self.n else set(range(total))
         xs, ys, i = [], [], 0
         for xb, yb in self.dls.valid.new(shuffle=False):

@@ -21,7 +21,11 @@ def lab(tmp_path):
     work = tmp_path/'work'; work.mkdir()
     shutil.copy(TUTORIAL, work/TUTORIAL.name)
     port, token = _free_port(), secrets.token_hex(16)
-    env = {**os.environ, 'JUPYTER_CONFIG_DIR': str(tmp_path/'cfg'), 'JUPYTER_RUNTIME_DIR': str(tmp_path/'rt'), 'OMP_NUM_THREADS': os.environ.get('OMP_NUM_THREADS', '2')}
+    env = {**os.environ, 'JUPYTER_CONFIG_DIR': str(tmp_path/'cfg'), 'JUPYTER_RUNTIME_DIR': str(tmp_path/'rt'), 'OMP_NUM_THREADS': os.environ.get('OMP_NUM_THREADS', '2'),
+           'JUPYTERLAB_SETTINGS_DIR': str(tmp_path/'cfg'/'lab'/'user-settings')}
+    # a new user's JupyterLab may ask "Select Kernel" (seen on a fresh machine); start the notebook's kernel without asking
+    tracker = tmp_path/'cfg'/'lab'/'user-settings'/'@jupyterlab'/'notebook-extension'/'tracker.jupyterlab-settings'
+    tracker.parent.mkdir(parents=True); tracker.write_text('{"autoStartDefaultKernel": true}')
     log = open(tmp_path/'lab.log', 'w')
     p = subprocess.Popen([sys.executable, '-m', 'jupyter', 'lab', '--no-browser', '--ServerApp.ip=127.0.0.1', f'--ServerApp.port={port}',
                           f'--IdentityProvider.token={token}', f'--ServerApp.root_dir={work}', '--ServerApp.port_retries=0',

@@ -31,7 +31,8 @@ def test_killed_sweep_resumes_without_touching_finished_runs(sftnb_bin, tmp_path
     out = tmp_path/'s'
     cmd = [sftnb_bin, 'sweep', nb, '--grid', tmp_path/'g.yaml', '--out', out, '--no-progress']
     p = subprocess.Popen([str(c) for c in cmd], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    finished = lambda: [d for d in out.glob('x=*') if json.loads((d/'metrics.json').read_text() or '{}').get('status') == 'finished']
+    def finished():  # a run folder may exist before its metrics.json does
+        return [d for d in out.glob('x=*') if (d/'metrics.json').exists() and json.loads((d/'metrics.json').read_text() or '{}').get('status') == 'finished']
     deadline = time.time() + 240
     while time.time() < deadline and len(finished()) < 2: time.sleep(0.3)
     os.killpg(p.pid, signal.SIGKILL)                                                # as if the machine died
