@@ -117,6 +117,7 @@ def pgd(model:nn.Module, # Returns logits (batch, classes)
     lf = loss_fn or (lambda out, t: F.cross_entropy(out, t, reduction='sum'))
     sign = -1. if targeted else 1.
     best, best_loss = p.clone(), torch.full((len(x),), -float('inf'), device=x.device)
+    best_hit = torch.zeros(len(x), dtype=torch.bool, device=x.device)  # the kept point already fools the model
     with _eval_mode(model, train_mode), torch.enable_grad():
         for _ in range(restarts):
             delta = _random_delta(p, eps, norm) if random_start else torch.zeros_like(p)
@@ -140,8 +141,9 @@ def pgd(model:nn.Module, # Returns logits (batch, classes)
             with torch.no_grad():
                 out = _logits(model, space.to_model(p + delta, x.dtype))
                 per = sign * F.cross_entropy(out, y, reduction='none')
-                better = per > best_loss
-                best[better], best_loss[better] = (p + delta)[better], per[better]
+                hit = (out.argmax(1) == y) if targeted else (out.argmax(1) != y)
+                better = (hit & ~best_hit) | ((hit == best_hit) & (per > best_loss))  # a point that fools the model is never given up
+                best[better], best_loss[better], best_hit[better] = (p + delta)[better], per[better], hit[better]
     return space.to_model(best, x.dtype).detach().as_subclass(kind)
 
 def robust_accuracy(model, x, y, eps, steps=10, alpha=None, norm='linf', **kw) -> float:
