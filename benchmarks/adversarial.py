@@ -11,8 +11,10 @@ import torch, torch.nn.functional as F
 from fastai.vision.all import Learner, accuracy, Normalize, imagenet_stats
 import fastai.callback.schedule, fastai.callback.progress
 from sftnb.core import set_seed, get_device
-from sftnb.data import digits_folder, image_dls, digits_cnn
-from sftnb.adversarial import AdversarialTraining, OverfitGuard, norm_stats, robust_accuracy, pgd, PixelSpace
+from sftnb.data import digits_folder, image_dls
+from sftnb.models import digits_cnn
+from sftnb.data import norm_stats
+from sftnb.adversarial import AdversarialTraining, OverfitGuard, robust_accuracy, pgd, PixelSpace
 
 def bare_pgd(model, x, y, eps, alpha, steps, mean, std):
     "PGD written out plainly (torchattacks style) for the throughput comparison."

@@ -15,9 +15,11 @@ import pandas as pd, torch
 from fastai.vision.all import Learner, accuracy, Normalize, imagenet_stats, Callback
 import fastai.callback.schedule, fastai.callback.progress
 from sftnb.core import set_seed
-from sftnb.data import digits_folder, image_dls, TARGET_CLASSES, digits_cnn, pretrained_source
+from sftnb.data import digits_folder, image_dls, TARGET_CLASSES
+from sftnb.models import digits_cnn, pretrained_source
 from sftnb.finetune import sft_learner
-from sftnb.adversarial import AdversarialTraining, OverfitGuard, robust_accuracy, fgsm, pgd, norm_stats, _rng_kept
+from sftnb.data import norm_stats
+from sftnb.adversarial import AdversarialTraining, OverfitGuard, robust_accuracy, fgsm, pgd, _rng_kept
 
 class WithOldRule(OverfitGuard):
     "The guard, also recording the previous rule's statistic: PGD-10 accuracy on the first 64 validation images."

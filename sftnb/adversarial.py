@@ -1,4 +1,4 @@
-"""Adversarial attacks (FGSM, PGD) that are correct in pixel space whatever the normalization, adversarial-training callbacks for any fastai `Learner` (FGSM-RS, N-FGSM, PGD, TRADES), a catastrophic-overfitting guard, an adversarial-accuracy metric and an explorer.
+"""Adversarial attacks (FGSM, PGD) that are correct in pixel space whatever the normalization, adversarial-training callbacks for any fastai `Learner` (FGSM-RS, N-FGSM, PGD, TRADES), a catastrophic-overfitting guard and an adversarial-accuracy metric (the explorer is in `widgets`).
 
 Docs: https://sftnb.github.io/sftnb/adversarial.html.md"""
 
@@ -6,31 +6,20 @@ Docs: https://sftnb.github.io/sftnb/adversarial.html.md"""
 
 # %% ../nbs/04_adversarial.ipynb #6a955425
 from __future__ import annotations
-import copy, io, math, time
-import numpy as np, torch
+import copy
+import torch
 import torch.nn.functional as F
 from torch import nn
 from fastai.callback.core import Callback, CancelFitException
-from fastai.data.transforms import Normalize
-from fastai.data.core import DataLoaders
 from fastai.learner import Metric
-from .core import wilson_interval
+from .core import check_int, check_range, wilson_interval
+from .data import norm_kwargs
 
 # %% auto #0
-__all__ = ['METHODS', 'norm_stats', 'PixelSpace', 'pgd', 'robust_accuracy', 'fgsm', 'AdversarialTraining', 'AdversarialAccuracy',
-           'OverfitGuard', 'adversarial_explorer']
+__all__ = ['METHODS', 'PixelSpace', 'eval_mode', 'model_logits', 'pgd', 'robust_accuracy', 'fgsm', 'AdversarialTraining',
+           'AdversarialAccuracy', 'OverfitGuard']
 
 # %% ../nbs/04_adversarial.ipynb #b64ec334
-def norm_stats(dls):
-    "The (mean, std) of the `Normalize` batch transform of `dls` (a `DataLoaders` or `DataLoader`), or None without one."
-    tfms = getattr(dls.train if isinstance(dls, DataLoaders) else dls, 'after_batch', None)  # a TfmdDL's .train would be its dataset's split
-    return next(((t.mean, t.std) for t in getattr(tfms, 'fs', []) if isinstance(t, Normalize)), None)
-
-def _norm_kw(dls) -> dict:
-    "`mean`/`std` keyword arguments for the attacks, from the normalization of `dls` (empty without one)."
-    st = norm_stats(dls)
-    return dict(mean=st[0], std=st[1]) if st else {}
-
 class PixelSpace:
     "Converts between the model's input space and pixel space [0, 1] (`x = (p - mean) / std`), for 4-D image batches."
     def __init__(self, x:torch.Tensor, mean=None, std=None):
@@ -47,23 +36,31 @@ class PixelSpace:
     def to_pixel(self, x): return x.float() * self.std + self.mean
     def to_model(self, p, dtype=torch.float32): return ((p - self.mean) / self.std).to(dtype)
 
-# %% ../nbs/04_adversarial.ipynb #2c395417
-_NORMS = ('linf', 'l2')
+# %% ../nbs/04_adversarial.ipynb #a2786671
+class eval_mode:
+    "Context manager: `model` in eval mode (train mode with `train=True`) for the block, its previous mode restored afterwards, also on errors."
+    def __init__(self, model:nn.Module, train:bool=False): self.model, self.train = model, train
+    def __enter__(self): self.was = self.model.training; self.model.train(self.train); return self.model
+    def __exit__(self, *a): self.model.train(self.was)
 
-def _check_attack(x, y, eps, alpha, steps, norm):
-    if not eps >= 0: raise ValueError(f"eps must be >= 0, got {eps}")
-    if alpha is not None and not alpha > 0: raise ValueError(f"alpha must be > 0, got {alpha}")
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1: raise ValueError(f"steps must be a whole number >= 1, got {steps!r}")
-    if norm not in _NORMS: raise ValueError(f"norm must be one of {_NORMS}, got {norm!r}")
-    if not torch.is_tensor(y) or y.dim() != 1 or len(y) != len(x) or y.is_floating_point():
-        raise ValueError(f"y must be a 1-D tensor of {len(x)} class indices, got {tuple(y.shape) if torch.is_tensor(y) else type(y).__name__}")
-
-def _logits(model, x):
+def model_logits(model:nn.Module, # Returns logits (batch, classes)
+                 x:torch.Tensor, # A batch as the model receives it
+                ) -> torch.Tensor:
+    "`model(x)` as a plain float32 (batch, classes) tensor; anything else (a tuple, a wrong shape) is a `TypeError`."
     out = model(x)
     if torch.is_tensor(out): out = out.as_subclass(torch.Tensor)
     if not torch.is_tensor(out) or out.dim() != 2 or out.shape[0] != len(x) or out.shape[1] < 2:
         raise TypeError(f"the model must return logits of shape (batch, classes); got {tuple(out.shape) if torch.is_tensor(out) else type(out).__name__}")
     return out.float()
+
+# %% ../nbs/04_adversarial.ipynb #2c395417
+_NORMS = ('linf', 'l2')
+
+def _check_attack(x, y, eps, alpha, steps, norm):
+    check_range(eps, 'eps', 0); check_range(alpha, 'alpha', 0, lo_open=True, none_ok=True); check_int(steps, 'steps', 1)
+    if norm not in _NORMS: raise ValueError(f"norm must be one of {_NORMS}, got {norm!r}")
+    if not torch.is_tensor(y) or y.dim() != 1 or len(y) != len(x) or y.is_floating_point():
+        raise ValueError(f"y must be a 1-D tensor of {len(x)} class indices, got {tuple(y.shape) if torch.is_tensor(y) else type(y).__name__}")
 
 def _per_sample_norm(g): return g.flatten(1).norm(dim=1).clamp_min(1e-12).view(-1, *([1] * (g.dim() - 1)))
 
@@ -85,12 +82,8 @@ def _grad_scale() -> float:
         except (TypeError, RuntimeError, AttributeError): pass
     return 1.
 
-class _eval_mode:
-    "Put a model in eval mode (unless `train`) and restore its previous mode afterwards, also on errors."
-    def __init__(self, model, train=False): self.model, self.train = model, train
-    def __enter__(self): self.was = self.model.training; self.model.train(self.train)
-    def __exit__(self, *a): self.model.train(self.was)
 
+# %% ../nbs/04_adversarial.ipynb #5d32d986
 def pgd(model:nn.Module, # Returns logits (batch, classes)
         x:torch.Tensor, # Inputs as the model receives them (normalized or not)
         y:torch.Tensor, # True labels (or target labels with `targeted=True`)
@@ -109,7 +102,7 @@ def pgd(model:nn.Module, # Returns logits (batch, classes)
     "Projected gradient descent (Madry et al. 2018) in pixel space; returns the adversarial batch in the model's input space."
     _check_attack(x, y, eps, alpha, steps, norm)
     kind, x, y = type(x), x.as_subclass(torch.Tensor), y.as_subclass(torch.Tensor)  # fastai's TensorImage/TensorCategory -> plain tensors
-    if isinstance(restarts, bool) or not isinstance(restarts, int) or restarts < 1: raise ValueError(f"restarts must be a whole number >= 1, got {restarts!r}")
+    check_int(restarts, 'restarts', 1)
     alpha = eps / 4 if alpha is None else alpha
     if eps == 0: return x.detach().clone().as_subclass(kind)
     space = PixelSpace(x, mean, std)
@@ -118,14 +111,14 @@ def pgd(model:nn.Module, # Returns logits (batch, classes)
     sign = -1. if targeted else 1.
     best, best_loss = p.clone(), torch.full((len(x),), -float('inf'), device=x.device)
     best_hit = torch.zeros(len(x), dtype=torch.bool, device=x.device)  # the kept point already fools the model
-    with _eval_mode(model, train_mode), torch.enable_grad():
+    with eval_mode(model, train_mode), torch.enable_grad():
         for _ in range(restarts):
             delta = _random_delta(p, eps, norm) if random_start else torch.zeros_like(p)
             delta = (p + delta).clamp(0, 1) - p
             active = torch.ones(len(x), dtype=torch.bool, device=x.device)
             for _ in range(steps):
                 delta.requires_grad_(True)
-                out = _logits(model, space.to_model(p + delta, x.dtype))
+                out = model_logits(model, space.to_model(p + delta, x.dtype))
                 loss = sign * lf(out, y) * _grad_scale()
                 g, = torch.autograd.grad(loss, delta)
                 with torch.no_grad():
@@ -139,21 +132,24 @@ def pgd(model:nn.Module, # Returns logits (batch, classes)
                     delta = (p + delta).clamp(0, 1) - p
             if restarts == 1: best = p + delta; break  # nothing to compare: skip the extra forward pass
             with torch.no_grad():
-                out = _logits(model, space.to_model(p + delta, x.dtype))
+                out = model_logits(model, space.to_model(p + delta, x.dtype))
                 per = sign * F.cross_entropy(out, y, reduction='none')
                 hit = (out.argmax(1) == y) if targeted else (out.argmax(1) != y)
                 better = (hit & ~best_hit) | ((hit == best_hit) & (per > best_loss))  # a point that fools the model is never given up
                 best[better], best_loss[better], best_hit[better] = (p + delta)[better], per[better], hit[better]
     return space.to_model(best, x.dtype).detach().as_subclass(kind)
 
+
+# %% ../nbs/04_adversarial.ipynb #d8e9efbe
 def robust_accuracy(model, x, y, eps, steps=10, alpha=None, norm='linf', **kw) -> float:
     "Accuracy of `model` on `pgd` adversarial examples of the batch (x, y)."
     xa = pgd(model, x, y, eps, alpha=alpha, steps=steps, norm=norm, **kw)
-    with _eval_mode(model), torch.no_grad(): return float((_logits(model, xa).argmax(1) == y.as_subclass(torch.Tensor)).float().mean())
+    with eval_mode(model), torch.no_grad(): return float((model_logits(model, xa).argmax(1) == y.as_subclass(torch.Tensor)).float().mean())
 
 def fgsm(model, x, y, eps:float, random_start:bool=False, alpha:float=None, **kwargs) -> torch.Tensor:
     "The fast gradient sign method (Goodfellow et al. 2015): one step of size `eps` (or `alpha`) along the gradient's sign; see `pgd` for the arguments."
     return pgd(model, x, y, eps, alpha=(eps if alpha is None else alpha) or None, steps=1, random_start=random_start, **kwargs)
+
 
 # %% ../nbs/04_adversarial.ipynb #618a2f3e
 METHODS = ('fgsm_rs', 'nfgsm', 'pgd', 'trades')
@@ -176,10 +172,8 @@ class AdversarialTraining(Callback):
                  mean=None, std=None, # Normalization; default from the Learner's DataLoaders
                 ):
         if method not in METHODS: raise ValueError(f"method must be one of {METHODS}, got {method!r}")
-        if not eps >= 0: raise ValueError(f"eps must be >= 0, got {eps}")
-        if alpha is not None and not alpha > 0: raise ValueError(f"alpha must be > 0, got {alpha}")
-        if steps is not None and (isinstance(steps, bool) or not isinstance(steps, int) or steps < 1): raise ValueError(f"steps must be a whole number >= 1, got {steps!r}")
-        if not 0 <= clean_frac < 1: raise ValueError(f"clean_frac must be in [0, 1), got {clean_frac}")
+        check_range(eps, 'eps', 0); check_range(alpha, 'alpha', 0, lo_open=True, none_ok=True)
+        check_int(steps, 'steps', 1, none_ok=True); check_range(clean_frac, 'clean_frac', 0, 1, hi_open=True)
         self.method, self.eps, self.beta, self.warmup_epochs, self.clean_frac, self.train_mode = method, eps, beta, warmup_epochs, clean_frac, train_mode
         self.steps = steps or {'pgd': 7, 'trades': 10}.get(method, 1)
         self.alpha = alpha or {'fgsm_rs': 1.25 * eps, 'nfgsm': eps, 'pgd': 2.5 * eps / self.steps, 'trades': eps / 4}[method]
@@ -188,7 +182,7 @@ class AdversarialTraining(Callback):
     def before_fit(self):
         if self.clean_frac and any(type(c).__name__ in ('MixUp', 'CutMix') for c in self.learn.cbs):
             raise ValueError("clean_frac > 0 cannot be combined with MixUp/CutMix (their loss mixes whole batches); use clean_frac=0")
-        self.norm_kw = dict(mean=self.stats[0], std=self.stats[1]) if self.stats else _norm_kw(self.dls)
+        self.norm_kw = dict(mean=self.stats[0], std=self.stats[1]) if self.stats else norm_kwargs(self.dls)
         self.n_iter_epoch = max(1, len(self.dls.train))
 
     def current_eps(self) -> float:
@@ -229,12 +223,12 @@ class AdversarialTraining(Callback):
         space = PixelSpace(x, kw.get('mean'), kw.get('std'))
         p = space.to_pixel(x.detach())
         pa = (p + 0.001 * torch.randn_like(p)).detach()
-        with _eval_mode(self.model, self.train_mode):
-            with torch.no_grad(): clean = _logits(self.model, x)
+        with eval_mode(self.model, self.train_mode):
+            with torch.no_grad(): clean = model_logits(self.model, x)
             with torch.enable_grad():
                 for _ in range(self.steps):
                     pa.requires_grad_(True)
-                    loss = _kl(_logits(self.model, space.to_model(pa, x.dtype)), clean) * len(x) * _grad_scale()
+                    loss = _kl(model_logits(self.model, space.to_model(pa, x.dtype)), clean) * len(x) * _grad_scale()
                     g, = torch.autograd.grad(loss, pa)
                     pa = torch.min(torch.max(pa.detach() + alpha * g.sign(), p - eps), p + eps).clamp(0, 1)
         return space.to_model(pa, x.dtype).detach()
@@ -264,8 +258,8 @@ class AdversarialAccuracy(Metric):
     def accumulate(self, learn):
         x, y = learn.xb[0], learn.yb[0]
         with _rng_kept(x.device):  # the random start must not change what training draws next
-            xa = pgd(learn.model, x, y, self.eps, alpha=self.alpha, steps=self.steps, norm=self.norm, **_norm_kw(learn.dls))
-        with torch.no_grad(): self.right += int((_logits(learn.model, xa).argmax(1) == y).sum())
+            xa = pgd(learn.model, x, y, self.eps, alpha=self.alpha, steps=self.steps, norm=self.norm, **norm_kwargs(learn.dls))
+        with torch.no_grad(): self.right += int((model_logits(learn.model, xa).argmax(1) == y).sum())
         self.total += len(y)
     @property
     def value(self): return self.right / self.total if self.total else None
@@ -286,10 +280,8 @@ class OverfitGuard(Callback):
                  action:str='lower', # 'lower' (restore the best weights, halve the step, go on) or 'stop' (restore, end training)
                 ):
         if action not in ('stop', 'lower'): raise ValueError(f"action must be 'stop' or 'lower', got {action!r}")
-        if not 0 < ratio <= 1: raise ValueError(f"ratio must be in (0, 1], got {ratio!r}")
-        if not 0 <= floor < 1: raise ValueError(f"floor must be in [0, 1), got {floor!r}")
-        if isinstance(n, bool) or not isinstance(n, int) or n < 1: raise ValueError(f"n must be a whole number >= 1, got {n!r}")
-        if every is not None and (isinstance(every, bool) or not isinstance(every, int) or every < 1): raise ValueError(f"every must be None or a whole number >= 1, got {every!r}")
+        check_range(ratio, 'ratio', 0, 1, lo_open=True); check_range(floor, 'floor', 0, 1, hi_open=True)
+        check_int(n, 'n', 1); check_int(every, 'every', 1, none_ok=True)
         _check_attack(torch.zeros(1), torch.zeros(1, dtype=torch.long), 0 if eps is None else eps, None, steps, 'linf')
         wilson_interval(1, 1, confidence)  # checks confidence
         self.eps, self.steps, self.n, self.every, self.ratio, self.floor, self.confidence, self.action = eps, steps, n, every, ratio, floor, confidence, action
@@ -300,7 +292,7 @@ class OverfitGuard(Callback):
             if self.at is None: raise ValueError("OverfitGuard needs eps, or an AdversarialTraining callback to take it from")
             self.eps = self.at.eps
         self.fixed_x, self.fixed_y = self._fixed_images()
-        self.norm_kw = _norm_kw(self.dls)
+        self.norm_kw = norm_kwargs(self.dls)
         self.best, self.best_lo, self.best_state, self.history = -1.0, 0.0, None, []
         self.lr_peaked, self._last_lr = False, None
 
@@ -321,8 +313,8 @@ class OverfitGuard(Callback):
         with _rng_kept(self.fixed_x.device):
             xp = pgd(self.model, self.fixed_x, self.fixed_y, self.eps, steps=self.steps, **self.norm_kw)
             xf = fgsm(self.model, self.fixed_x, self.fixed_y, self.eps, **self.norm_kw)
-        with _eval_mode(self.model), torch.no_grad():
-            return _logits(self.model, xp).argmax(1) == self.fixed_y, _logits(self.model, xf).argmax(1) == self.fixed_y
+        with eval_mode(self.model), torch.no_grad():
+            return model_logits(self.model, xp).argmax(1) == self.fixed_y, model_logits(self.model, xf).argmax(1) == self.fixed_y
 
     def check(self):
         "Measure, record in `history`, and act on a collapse."
@@ -356,49 +348,3 @@ class OverfitGuard(Callback):
         if self.every and (self.iter + 1) % self.every == 0: self.check()
     def after_epoch(self):
         if not self.every: self.check()
-
-# %% ../nbs/04_adversarial.ipynb #09eb7552
-def adversarial_explorer(learn, # A trained Learner
-                         dl=None, # Images to choose from; default learn.dls.valid
-                         eps_max:float=0.3, # Largest eps on the slider
-                        ):
-    "An ipywidgets panel: pick an image, an attack and eps; see the clean image, the amplified perturbation, the adversarial image and the top-3 classes of each."
-    import ipywidgets as W
-    from PIL import Image
-    dl = dl or learn.dls.valid
-    xs, ys = [], []
-    for xb, yb in dl:
-        xs.append(xb); ys.append(yb)
-        if sum(map(len, xs)) >= 64: break
-    X, Y = torch.cat(xs), torch.cat(ys)
-    kw = _norm_kw(learn.dls)
-    space, vocab = PixelSpace(X, **kw), list(getattr(learn.dls, 'vocab', range(1000)))
-    idx = W.IntSlider(value=0, min=0, max=len(X) - 1, description='image')
-    attack = W.Dropdown(options=['fgsm', 'pgd'], value='pgd', description='attack')
-    eps = W.FloatSlider(value=min(0.1, eps_max), min=0.0, max=eps_max, step=0.01, description='eps')
-    view, table = W.Image(format='png'), W.HTML()
-    def to_img(p): return (p.clamp(0, 1).permute(1, 2, 0).cpu().numpy() * 255).round().astype(np.uint8)
-    def top3(logits):
-        pr = logits.softmax(-1)
-        v, i = pr.topk(min(3, pr.numel()))
-        return ', '.join(f'{vocab[j]} {p:.2f}' for p, j in zip(v.tolist(), i.tolist()))
-    def update(*_):
-        x, y = X[idx.value:idx.value + 1], Y[idx.value:idx.value + 1]
-        fn = fgsm if attack.value == 'fgsm' else pgd
-        xa = fn(learn.model, x, y, eps.value, **kw)
-        p, pa = space.to_pixel(x)[0], space.to_pixel(xa)[0]
-        d = pa - p
-        amp = (d / (2 * max(float(d.abs().max()), 1e-8)) + 0.5) if eps.value > 0 else torch.full_like(d, 0.5)
-        tiles = [to_img(p), to_img(amp), to_img(pa)]
-        h, w = tiles[0].shape[:2]
-        canvas = np.full((h, 3 * w + 8, 3), 255, np.uint8)
-        for k, t in enumerate(tiles): canvas[:, k * (w + 4):k * (w + 4) + w] = t
-        b = io.BytesIO(); Image.fromarray(canvas).resize((canvas.shape[1] * 3, h * 3), Image.NEAREST).save(b, format='PNG'); view.value = b.getvalue()
-        with _eval_mode(learn.model), torch.no_grad(): lc, la = learn.model(x)[0], learn.model(xa)[0]
-        table.value = (f"<b>label</b> {vocab[int(y)]} &nbsp; <b>clean</b> {top3(lc)} &nbsp; <b>adversarial</b> {top3(la)}"
-                       f" &nbsp; <i>(clean | perturbation x{0.5 / max(float(d.abs().max()), 1e-8):.0f} | adversarial)</i>")
-    for w in (idx, attack, eps): w.observe(update, names='value')
-    update()
-    box = W.VBox([W.HBox([idx, attack, eps]), view, table])
-    box.index, box.attack, box.eps, box.image, box.table = idx, attack, eps, view, table
-    return box

@@ -1,4 +1,4 @@
-"""Albumentations inside fastai, augmentation presets, ImageNet-C-style corruptions, and widgets to explore them.
+"""Albumentations inside fastai, augmentation presets, ImageNet-C-style corruptions (their explorers are in `widgets`).
 
 Docs: https://sftnb.github.io/sftnb/augment.html.md"""
 
@@ -6,9 +6,8 @@ Docs: https://sftnb.github.io/sftnb/augment.html.md"""
 
 # %% ../nbs/02_augment.ipynb #439a2fac
 from __future__ import annotations
-import io, math, random, zlib
+import math, random, zlib
 from functools import lru_cache
-from pathlib import Path
 
 import numpy as np, cv2
 from PIL import Image
@@ -17,29 +16,18 @@ from fastai.vision.core import PILImage
 from fastai.vision.augment import RandTransform
 from fasttransform import Transform
 
+from .core import check_int, check_range
+
 # %% auto #0
-__all__ = ['PRESETS', 'COMMON', 'HELD_OUT', 'CORRUPTIONS', 'Albumentations', 'aug_preset', 'gaussian_noise', 'shot_noise',
-           'impulse_noise', 'speckle_noise', 'defocus_blur', 'glass_blur', 'motion_blur', 'zoom_blur', 'snow', 'frost',
-           'fog', 'brightness', 'contrast', 'elastic_transform', 'pixelate', 'jpeg_compression', 'gaussian_blur',
-           'spatter', 'saturate', 'corrupt', 'Corrupt', 'corrupted_dl', 'aug_explorer', 'corruption_explorer']
+__all__ = ['PRESETS', 'COMMON', 'HELD_OUT', 'CORRUPTIONS', 'Albumentations', 'mosaic', 'aug_preset', 'gaussian_noise',
+           'shot_noise', 'impulse_noise', 'speckle_noise', 'defocus_blur', 'glass_blur', 'motion_blur', 'zoom_blur',
+           'snow', 'frost', 'fog', 'brightness', 'contrast', 'elastic_transform', 'pixelate', 'jpeg_compression',
+           'gaussian_blur', 'spatter', 'saturate', 'as_rgb_array', 'corrupt', 'Corrupt', 'corrupted_dl']
 
 # %% ../nbs/02_augment.ipynb #8f8a0626
 def _t(cls, **kw):
     "Construct an albumentations transform strictly: a misspelt or renamed argument is an error, not a silent default."
     return cls(**kw, strict=True)
-
-def _png(a:np.ndarray) -> bytes:
-    b = io.BytesIO(); Image.fromarray(a).save(b, format='PNG'); return b.getvalue()
-
-def _mosaic(imgs, ncols, pad=2):
-    "One uint8 image tiling equally sized RGB images."
-    h, w = imgs[0].shape[:2]
-    rows = math.ceil(len(imgs) / ncols)
-    out = np.full((rows * (h + pad) - pad, ncols * (w + pad) - pad, 3), 255, np.uint8)
-    for i, im in enumerate(imgs):
-        r, c = divmod(i, ncols)
-        out[r * (h + pad):r * (h + pad) + h, c * (w + pad):c * (w + pad) + w] = im
-    return out
 
 _SPLIT_IDX = {'train': 0, 'valid': 1, 'both': None}
 
@@ -65,6 +53,22 @@ class Albumentations(RandTransform):
 
     def __repr__(self): return f"{type(self).__name__}({self.aug.__class__.__name__}, split={self.split!r})"
 
+# %% ../nbs/02_augment.ipynb #30d36e5b
+def mosaic(imgs, # Equally sized uint8 RGB arrays (H, W, 3)
+           ncols:int, # Images per row
+           pad:int=2, # White pixels between images
+          ) -> np.ndarray:
+    "One uint8 image tiling `imgs` row by row, `ncols` to a row."
+    if not len(imgs): raise ValueError("mosaic: no images")
+    h, w = imgs[0].shape[:2]
+    if any(im.shape != (h, w, 3) for im in imgs): raise ValueError(f"mosaic: images must all be ({h}, {w}, 3); got {sorted({im.shape for im in imgs})}")
+    rows = math.ceil(len(imgs) / ncols)
+    out = np.full((rows * (h + pad) - pad, ncols * (w + pad) - pad, 3), 255, np.uint8)
+    for i, im in enumerate(imgs):
+        r, c = divmod(i, ncols)
+        out[r * (h + pad):r * (h + pad) + h, c * (w + pad):c * (w + pad) + w] = im
+    return out
+
 # %% ../nbs/02_augment.ipynb #dbe6c64e
 PRESETS = ('none', 'light', 'medium', 'heavy')
 
@@ -75,8 +79,7 @@ def aug_preset(name:str, # 'none', 'light', 'medium' or 'heavy'
               ) -> A.Compose:
     "An albumentations pipeline of increasing strength: crops/affine, colour, blur and noise, coarse dropout."
     if name not in PRESETS: raise ValueError(f"unknown preset {name!r}; expected one of {list(PRESETS)}")
-    if not 0 <= p <= 1: raise ValueError(f"p must be in [0, 1], got {p}")
-    if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 8: raise ValueError(f"size must be a whole number >= 8, got {size!r}")
+    check_range(p, 'p', 0, 1); check_int(size, 'size', 8)
     hw = (int(size), int(size))
     if name == 'none': return A.Compose([_t(A.Resize, height=hw[0], width=hw[1])], strict=True)
     scale, rot, jit, blur_p, noise_p, holes = {'light':  ((0.8, 1.0), 10, 0.1, 0.0, 0.0, 0),
@@ -314,8 +317,7 @@ CORRUPTIONS = {n: globals()[n] for n in COMMON + HELD_OUT}
 # %% ../nbs/02_augment.ipynb #ee7f41a0
 def _check_corruption(name, severity):
     if name not in CORRUPTIONS: raise ValueError(f"unknown corruption {name!r}; expected one of {list(CORRUPTIONS)}")
-    if isinstance(severity, bool) or not isinstance(severity, (int, np.integer)) or not 1 <= severity <= 5:
-        raise ValueError(f"severity must be a whole number from 1 to 5, got {severity!r}")
+    check_int(severity, 'severity', 1, 5)
 
 def _to_rgb_u8(img):
     "(uint8 RGB array, function that turns a corrupted array back into the input's kind and mode)."
@@ -339,6 +341,11 @@ def _to_rgb_u8(img):
         if a.ndim == 3 and a.shape[2] == 4: return a[..., :3], lambda o: np.concatenate([o, a[..., 3:]], 2)
         raise ValueError(f"a numpy image must be HxW, HxWx1, HxWx3 or HxWx4; got shape {img.shape}")
     raise TypeError(f"expected a PIL image or a numpy array, got {type(img).__name__}")
+
+def as_rgb_array(img # PIL image or numpy array (HxW, HxWx1/3/4, uint8 or float in [0, 1])
+                ) -> np.ndarray:
+    "`img` as the (H, W, 3) uint8 RGB array that corruptions (and `mosaic`) work on."
+    return _to_rgb_u8(img)[0]
 
 def corrupt(img, # PIL image or numpy array (HxW, HxWx1/3/4, uint8 or float in [0, 1]), at least 8 px a side
             name:str, # A key of `CORRUPTIONS`
@@ -375,55 +382,3 @@ def corrupted_dl(dl, # A fastai `TfmdDL` (e.g. `dls.valid` or `dls.test`)
     "A copy of `dl` whose images are corrupted before normalization; the same (name, severity, seed) gives the same images."
     if not hasattr(dl, 'after_item'): raise TypeError(f"expected a fastai TfmdDL (such as dls.valid), got {type(dl).__name__}")
     return dl.new(after_item=[t for t in dl.after_item.fs if not isinstance(t, Corrupt)] + [Corrupt(name, severity, seed)])
-
-# %% ../nbs/02_augment.ipynb #ab662af9
-def _load_rgb(src, size):
-    im = src if isinstance(src, Image.Image) else Image.open(src)
-    return np.asarray(im.convert('RGB').resize((size, size), Image.BICUBIC))
-
-def aug_explorer(source, # Images: a list of paths / PIL images, or anything `image_items` reads
-                 n:int=8, # How many images to show
-                 size:int=96, # Display size of each image
-                 flip:bool=True, # Passed to `aug_preset`
-                ):
-    "An ipywidgets panel: pick a preset and a probability, see `n` augmented images update in place."
-    import ipywidgets as W
-    if isinstance(source, (list, tuple)): srcs = list(source)[:n]
-    else:
-        from sftnb.data import image_items
-        srcs = list(image_items(source)['path'][:n])
-    if not srcs: raise ValueError(f"aug_explorer: no images in {source!r}")
-    imgs = [_load_rgb(s, size) for s in srcs]
-    preset = W.Dropdown(options=list(PRESETS), value='medium', description='preset')
-    prob = W.FloatSlider(value=1.0, min=0, max=1, step=0.05, description='probability')
-    seed = W.IntText(value=0, description='seed')
-    view = W.Image(format='png')
-    def update(*_):
-        aug = aug_preset(preset.value, size, flip=flip, p=prob.value)
-        aug.set_random_seed(seed.value)
-        m = _mosaic([aug(image=im)['image'] for im in imgs], ncols=min(4, len(imgs)))
-        view.value, view.width = _png(m), str(m.shape[1])  # shown at its own size, not stretched to the page
-    for w in (preset, prob, seed): w.observe(update, names='value')
-    update()
-    box = W.VBox([W.HBox([preset, prob, seed]), view])
-    box.preset, box.prob, box.seed, box.image = preset, prob, seed, view
-    return box
-
-def corruption_explorer(img, # A PIL image, numpy array or image path
-                        size:int=160, # Display size
-                       ):
-    "An ipywidgets panel: pick a corruption and a severity, see the clean and corrupted image side by side."
-    import ipywidgets as W
-    x = _load_rgb(img if not isinstance(img, np.ndarray) else Image.fromarray(_to_rgb_u8(img)[0]), size)
-    name = W.Dropdown(options=list(CORRUPTIONS), value='gaussian_noise', description='corruption')
-    sev = W.IntSlider(value=3, min=1, max=5, description='severity')
-    seed = W.IntText(value=0, description='seed')
-    view = W.Image(format='png')
-    def update(*_):
-        m = _mosaic([x, corrupt(x, name.value, sev.value, seed=seed.value)], ncols=2)
-        view.value, view.width = _png(m), str(m.shape[1])
-    for w in (name, sev, seed): w.observe(update, names='value')
-    update()
-    box = W.VBox([W.HBox([name, sev, seed]), view])
-    box.corruption, box.severity, box.seed, box.image = name, sev, seed, view
-    return box

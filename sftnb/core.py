@@ -6,21 +6,60 @@ Docs: https://sftnb.github.io/sftnb/core.html.md"""
 
 # %% ../nbs/00_core.ipynb #3bceb00c
 from __future__ import annotations
-import contextlib, hashlib, json, math, os, random, sys, tempfile, warnings
+import contextlib, hashlib, math, operator, os, random, sys, tempfile, warnings
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['set_seed', 'seeded', 'get_device', 'cache_dir', 'atomic_write', 'file_hash', 'json_safe', 'wilson_interval']
+__all__ = ['check_int', 'check_range', 'set_seed', 'seeded', 'get_device', 'cache_dir', 'atomic_write', 'file_hash', 'json_safe',
+           'wilson_interval', 'flatten_dict']
+
+# %% ../nbs/00_core.ipynb #24d69998
+def _bounds(lo, hi, lo_open=False, hi_open=False, whole=False) -> str:
+    "How the allowed range reads in a message: ' >= 1', ' from 1 to 5', ' in (0, 1]'."
+    if lo is not None and hi is not None:
+        if whole: return f' from {lo} to {hi}'
+        return f" in {'(' if lo_open else '['}{lo}, {hi}{')' if hi_open else ']'}"
+    if lo is not None: return f" {'>' if lo_open else '>='} {lo}"
+    if hi is not None: return f" {'<' if hi_open else '<='} {hi}"
+    return ''
+
+def check_int(v, # The value to check
+              name:str, # The argument's name, for the message
+              lo:int|None=None, # Smallest allowed value (None: no bound)
+              hi:int|None=None, # Largest allowed value (None: no bound)
+              none_ok:bool=False, # Accept None (returned as is)
+             ) -> int|None:
+    "`v` as an `int` if it is a whole number (an `int` or a NumPy/torch integer, not a `bool`) in [lo, hi]; else a `ValueError` that names it."
+    if v is None and none_ok: return None
+    try: i = None if isinstance(v, bool) else operator.index(v)
+    except TypeError: i = None
+    if i is None or (lo is not None and i < lo) or (hi is not None and i > hi):
+        raise ValueError(f"{name} must be {'None or ' if none_ok else ''}a whole number{_bounds(lo, hi, whole=True)}, got {v!r}")
+    return i
+
+def check_range(v, # The value to check
+                name:str, # The argument's name, for the message
+                lo:float|None=None, # Lower bound (None: no bound)
+                hi:float|None=None, # Upper bound (None: no bound)
+                lo_open:bool=False, # Exclude `lo` itself
+                hi_open:bool=False, # Exclude `hi` itself
+                none_ok:bool=False, # Accept None (returned as is)
+               ) -> float|None:
+    "`v` as a `float` if it is a real number (not a `bool`, a string or NaN) within the bounds; else a `ValueError` that names it."
+    if v is None and none_ok: return None
+    try: f = None if isinstance(v, (bool, str, bytes)) else float(v)
+    except (TypeError, ValueError): f = None
+    ok = (f is not None and not math.isnan(f) and (lo is None or (f > lo if lo_open else f >= lo))
+          and (hi is None or (f < hi if hi_open else f <= hi)))
+    if not ok: raise ValueError(f"{name} must be {'None or ' if none_ok else ''}a number{_bounds(lo, hi, lo_open, hi_open)}, got {v!r}")
+    return f
 
 # %% ../nbs/00_core.ipynb #82c20985
 def set_seed(seed:int=42, # A whole number in [0, 2**32)
              deterministic:bool=False, # Also ask torch for deterministic kernels (slower; warns where none exists)
             ) -> int:
     "Seed Python's `random`, NumPy and torch (all devices) with `seed`, and return it."
-    if isinstance(seed, bool) or not isinstance(seed, int) and not hasattr(seed, '__index__'):
-        raise TypeError(f"seed must be a whole number, got {seed!r} ({type(seed).__name__})")
-    seed = int(seed)
-    if not 0 <= seed < 2**32: raise ValueError(f"seed must be in [0, 2**32), got {seed}")
+    seed = check_int(seed, 'seed', 0, 2**32 - 1)
     import numpy as np, torch
     random.seed(seed)
     np.random.seed(seed)
@@ -138,20 +177,21 @@ def wilson_interval(k:int, # Successes (e.g. correctly classified images)
                    ) -> tuple[float, float]:
     "The Wilson score interval (lower, upper) for the proportion k/n."
     from statistics import NormalDist
-    if isinstance(n, bool) or not float(n).is_integer() or n < 1: raise ValueError(f"n must be a whole number >= 1, got {n!r}")
-    if isinstance(k, bool) or not float(k).is_integer() or not 0 <= k <= n: raise ValueError(f"k must be a whole number in [0, n={n}], got {k!r}")
-    if not 0 < confidence < 1: raise ValueError(f"confidence must be in (0, 1), got {confidence!r}")
-    k, n = int(k), int(n)
+    n = check_int(n, 'n', 1)
+    k = check_int(k, 'k', 0, n)
+    check_range(confidence, 'confidence', 0, 1, lo_open=True, hi_open=True)
     z, p = NormalDist().inv_cdf(0.5 + confidence / 2), k / n
     centre = (2 * n * p + z * z) / (2 * (n + z * z))
     half = z * math.sqrt(4 * n * p * (1 - p) + z * z) / (2 * (n + z * z))
     return max(0.0, centre - half), min(1.0, centre + half)
 
 # %% ../nbs/00_core.ipynb #4e53a78b
-def _flat(d:dict, prefix:str='') -> dict:
-    "Flatten nested dicts into {'a.b': value}."
+def flatten_dict(d:dict, # Nested dicts
+                 prefix:str='', # Put before every key
+                ) -> dict:
+    "Flatten nested dicts into one level of dotted keys: `{'a': {'b': 1}}` -> `{'a.b': 1}`; other values (lists too) are kept as they are."
     out = {}
     for k, v in d.items():
-        if isinstance(v, dict): out.update(_flat(v, f'{prefix}{k}.'))
+        if isinstance(v, dict): out.update(flatten_dict(v, f'{prefix}{k}.'))
         else: out[f'{prefix}{k}'] = v
     return out

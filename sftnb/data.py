@@ -1,4 +1,4 @@
-"""The embedded digits dataset, `DataLoaders` from a folder tree or a table, a data audit, and an offline pretrained backbone.
+"""The embedded digits dataset, `DataLoaders` from a folder tree or a table and a data audit.
 
 Docs: https://sftnb.github.io/sftnb/data.html.md"""
 
@@ -6,32 +6,26 @@ Docs: https://sftnb.github.io/sftnb/data.html.md"""
 
 # %% ../nbs/01_data.ipynb #a502a753
 from __future__ import annotations
-import contextlib, io, json, re, warnings
+import io, json, re, warnings
 from concurrent.futures import ThreadPoolExecutor
 from hashlib import sha256
 from pathlib import Path
 
 import numpy as np, pandas as pd, torch
-from torch import nn
 from PIL import Image, UnidentifiedImageError
 from fastcore.basics import listify, patch
 from fastai.data.block import DataBlock, CategoryBlock, TransformBlock
 from fastai.data.core import DataLoaders
 from fastai.data.transforms import ColReader, ColSplitter, IntToFloatTensor, Normalize, image_extensions
-from fastai.vision.core import PILImage, imagenet_stats
+from fastai.vision.core import PILImage
 from fastai.vision.augment import Resize
-from fastai.vision.learner import model_meta
-from fastai.learner import Learner
-from fastai.metrics import accuracy
-from fastai.torch_core import params
-import fastai.callback.schedule, fastai.callback.progress  # Learner.fit_one_cycle, Learner.no_bar
 import fastai.callback.data  # Datasets.weighted_dataloaders
 
-from .core import atomic_write, cache_dir, get_device, seeded
+from .core import atomic_write, cache_dir, check_int, check_range, get_device
 
 # %% auto #0
-__all__ = ['SOURCE_CLASSES', 'TARGET_CLASSES', 'SPLITS', 'digits_folder', 'image_items', 'open_image', 'image_dls',
-           'audit_images', 'class_weights', 'digits_cnn', 'pretrained_source', 'get_arch']
+__all__ = ['SOURCE_CLASSES', 'TARGET_CLASSES', 'SPLITS', 'digits_folder', 'image_items', 'open_image', 'image_dls', 'norm_stats',
+           'norm_kwargs', 'audit_images', 'class_weights']
 
 # %% ../nbs/01_data.ipynb #c10363d1
 SOURCE_CLASSES = ['0', '1', '2', '3', '4']
@@ -65,8 +59,7 @@ def digits_folder(dest=None, # Folder to write into; default `cache_dir()/'digit
                   size:int=32, # Side of the square images, in pixels (>= 8)
                  ) -> Path:
     "Write scikit-learn's 1,797 handwritten digits as RGB PNGs in `train/`, `valid/`, `test/` label folders; return the folder."
-    if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 8:
-        raise ValueError(f"size must be a whole number of pixels >= 8, got {size!r}")
+    size = check_int(size, 'size', 8)
     dest = Path(dest) if dest is not None else cache_dir(f'digits{size}')
     if dest.exists() and not dest.is_dir(): raise NotADirectoryError(f"digits_folder: {dest} exists and is not a folder")
     images, labels, split = _digits_split()
@@ -167,15 +160,15 @@ def _excluded(exclude) -> set:
     return {Path(p).absolute() for p in listify(exclude)}
 
 def _as_item_tfm(t):
-    "fastai transforms pass through; a bare albumentations pipeline is wrapped in `sftnb.augment.Albumentations`."
+    "fastai transforms pass through; a bare albumentations pipeline is refused with the way to wrap it."
     if type(t).__module__.split('.')[0] == 'albumentations':
-        from sftnb.augment import Albumentations
-        return Albumentations(t)
+        raise TypeError(f"item_tfms: {type(t).__name__} is an albumentations transform, not a fastai one; "
+                        f"wrap it: item_tfms=sftnb.augment.Albumentations(...)")
     return t
 
 def _random_split(items, valid_pct, seed, stratify):
     from sklearn.model_selection import train_test_split
-    if not 0 < valid_pct < 1: raise ValueError(f"valid_pct must be between 0 and 1, got {valid_pct}")
+    check_range(valid_pct, 'valid_pct', 0, 1, lo_open=True, hi_open=True)
     strat = items['label'] if stratify and items['label'].value_counts().min() >= 2 else None
     if stratify and strat is None: warnings.warn("a class has fewer than 2 images: split is random, not stratified")
     _, va = train_test_split(np.arange(len(items)), test_size=valid_pct, stratify=strat, random_state=seed)
@@ -192,7 +185,7 @@ def image_dls(source, # A folder tree, a CSV file or a DataFrame (see `image_ite
               split_seed=42, # Seed of that random split
               stratify=True, # Stratify the random split by label
               size=None, # Resize images to this size (int or (h, w)); default keep
-              item_tfms=None, # Extra item transforms (after the resize); an albumentations pipeline is wrapped for you
+              item_tfms=None, # Extra fastai item transforms (after the resize), e.g. `sftnb.augment.Albumentations(pipeline)`
               batch_tfms=None, # Batch transforms (e.g. `aug_transforms()`, `Normalize`)
               bs=64, # Batch size
               path=None, fn_col='path', label_col='label', split_col=None, # Table columns (see `image_items`)
@@ -235,6 +228,19 @@ def image_dls(source, # A folder tree, a CSV file or a DataFrame (see `image_ite
     else: dls = dblock.dataloaders(items, bs=bs, device=get_device(device), **kwargs)
     if test: dls.loaders.append(dls.test_dl(tst.reset_index(drop=True), with_labels=True))
     return dls
+
+# %% ../nbs/01_data.ipynb #97b92aac
+def norm_stats(dls # A `DataLoaders` or a single `DataLoader`
+              ) -> tuple|None:
+    "The (mean, std) of the `Normalize` batch transform of `dls`, or None without one."
+    tfms = getattr(dls.train if isinstance(dls, DataLoaders) else dls, 'after_batch', None)  # a TfmdDL's .train would be its dataset's split
+    return next(((t.mean, t.std) for t in getattr(tfms, 'fs', []) if isinstance(t, Normalize)), None)
+
+def norm_kwargs(dls # A `DataLoaders` or a single `DataLoader`
+               ) -> dict:
+    "`mean=`/`std=` keyword arguments (for `pgd`, `fgsm`, ...) from the normalization of `dls`; empty without one."
+    st = norm_stats(dls)
+    return dict(mean=st[0], std=st[1]) if st else {}
 
 # %% ../nbs/01_data.ipynb #c63cc70a
 def _inspect(p:Path):
@@ -326,93 +332,3 @@ def class_weights(dls, # `DataLoaders` (weights of its training set) or a sequen
     unknown = sorted(set(counts.index) - set(vocab))
     if unknown: raise ValueError(f"labels {unknown} are not in vocab {vocab}")
     return torch.tensor([len(labels) / (len(vocab) * counts[v]) for v in vocab], dtype=torch.float32)
-
-# %% ../nbs/01_data.ipynb #3d0f6849
-def _conv(ni, nf, stride=1):
-    return nn.Sequential(nn.Conv2d(ni, nf, 3, stride, 1, bias=False), nn.BatchNorm2d(nf), nn.ReLU(inplace=True))
-
-def _digits_cnn_split(m):
-    "Three parameter groups for `vision_learner`: early stages, late stages, head."
-    return [params(m[0][:2]), params(m[0][2:]), params(m[1:])]
-
-def digits_cnn(pretrained:bool=False, # Load the offline source weights from `pretrained_source()`
-               n_out:int=len(SOURCE_CLASSES), # Number of classes of the classifier
-              ) -> nn.Sequential:
-    "A small CNN (stem and three stride-2 stages, 32 to 256 channels) for images of ~32 px; `vision_learner` accepts it as `arch`."
-    body = [nn.Sequential(_conv(3, 32), _conv(32, 32)),
-            nn.Sequential(_conv(32, 64, 2), _conv(64, 64)),
-            nn.Sequential(_conv(64, 128, 2), _conv(128, 128)),
-            nn.Sequential(_conv(128, 256, 2), _conv(256, 256))]
-    model = nn.Sequential(*body, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(256, n_out))
-    if pretrained:
-        if n_out != len(SOURCE_CLASSES): raise ValueError(f"pretrained digits_cnn has {len(SOURCE_CLASSES)} outputs (digits 0-4), got n_out={n_out}")
-        model.load_state_dict(torch.load(pretrained_source(), map_location='cpu', weights_only=True))
-    return model
-
-model_meta[digits_cnn] = {'cut': -3, 'split': _digits_cnn_split, 'stats': imagenet_stats}
-
-# %% ../nbs/01_data.ipynb #2977dd02
-def _valid_weights(f:Path) -> bool:
-    "True when the hash in `f`'s name matches its contents."
-    from sftnb.core import file_hash
-    return f.stem.rsplit('-', 1)[-1] == file_hash(f)[:10]
-
-@contextlib.contextmanager
-def _one_thread():
-    "torch on one CPU thread for the block (summation order, and so the result, no longer depends on the core count)."
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try: yield
-    finally: torch.set_num_threads(n)
-
-def _cached_weights(d:Path, key:str):
-    "The newest file `d/key-<hash>.pth` whose contents match its hash, or None."
-    for f in sorted(d.glob(f'{key}-*.pth'), key=lambda f: f.stat().st_mtime, reverse=True):
-        if _valid_weights(f): return f
-        warnings.warn(f"ignoring {f}: its contents do not match the hash in its name")
-
-def pretrained_source(size:int=32, # Image size of the source task
-                      epochs:int=6, # Epochs of source training
-                      seed:int=0, # Seed of source training
-                      verbose:bool=True, # Say when training
-                     ) -> Path:
-    "Path of `digits_cnn` weights pretrained on digits 0-4 of `digits_folder(size=size)`: trained on the CPU with one thread on first use, then cached."
-    from filelock import FileLock
-    d, key = cache_dir('models'), f'digits_cnn-src{size}-e{epochs}-s{seed}-cpu1'
-    if f := _cached_weights(d, key): return f
-    with FileLock(d/f'{key}.lock'):  # another process may be training the same weights: wait for it
-        if f := _cached_weights(d, key): return f
-        if verbose: print(f"pretraining digits_cnn on the source task (digits 0-4, {epochs} epochs, 1 CPU thread); cached for later runs")
-        with seeded(seed), _one_thread():
-            dls = image_dls(digits_folder(size=size), classes=SOURCE_CLASSES, bs=64, num_workers=0, device='cpu',
-                            batch_tfms=Normalize.from_stats(*imagenet_stats))
-            learn = Learner(dls, digits_cnn(), metrics=accuracy)
-            with learn.no_bar(), learn.no_logging():
-                learn.fit_one_cycle(epochs, 3e-3)
-                acc = float(learn.validate()[1])
-        buf = io.BytesIO()
-        torch.save({k: v.detach().cpu() for k, v in learn.model.state_dict().items()}, buf)
-        data = buf.getvalue()
-        f = atomic_write(d/f'{key}-{sha256(data).hexdigest()[:10]}.pth', data)
-        atomic_write(f.with_suffix('.json'), json.dumps({'arch': 'digits_cnn', 'classes': SOURCE_CLASSES, 'size': size, 'epochs': epochs,
-                                                         'seed': seed, 'device': 'cpu', 'threads': 1, 'torch': torch.__version__,
-                                                         'valid_accuracy': acc, 'sha256': sha256(data).hexdigest()}, indent=1))
-    return f
-
-# %% ../nbs/01_data.ipynb #22cfcadd
-_ARCHS = {'digits_cnn': digits_cnn}
-
-def get_arch(arch):
-    "A `vision_learner` architecture from a callable or a name: sftnb's own, torchvision's, or timm's."
-    if callable(arch): return arch
-    if not isinstance(arch, str): raise TypeError(f"arch must be a name or a callable, got {arch!r}")
-    if arch in _ARCHS: return _ARCHS[arch]
-    import torchvision.models as tvm
-    fn = getattr(tvm, arch, None)
-    if callable(fn) and not isinstance(fn, type) and arch in tvm.list_models(): return fn
-    try:
-        import timm
-        if timm.is_model(arch): return arch
-    except ImportError: pass
-    raise ValueError(f"unknown arch {arch!r}: expected {sorted(_ARCHS)}, a torchvision model name "
-                     f"(e.g. 'resnet18'), or a timm model name with timm installed")

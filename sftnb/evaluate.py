@@ -6,21 +6,24 @@ Docs: https://sftnb.github.io/sftnb/evaluate.html.md"""
 
 # %% ../nbs/05_evaluate.ipynb #b2c6f11c
 from __future__ import annotations
-import json, math, time, datetime
+import json, time, datetime
+from functools import partial
 from pathlib import Path
-import numpy as np, pandas as pd, torch, torch.nn.functional as F
+import numpy as np, pandas as pd, torch
 from fasttransform.transform import compose_tfms
 from fastai.torch_core import to_device
 from fastai.vision.core import PILImage
 from fasttransform import Transform
 from fastprogress.fastprogress import progress_bar
-from .core import seeded, atomic_write, json_safe
+from .core import seeded, atomic_write, json_safe, check_int, check_range
 from .augment import CORRUPTIONS, COMMON, Corrupt
-from .adversarial import pgd, _norm_kw, _eval_mode, _logits
+from .data import norm_kwargs
+from .adversarial import pgd, fgsm, eval_mode, model_logits
 
 # %% auto #0
-__all__ = ['classification_metrics', 'calibration_metrics', 'corruption_errors', 'shifted_dl', 'RobustnessReport',
-           'robustness_report', 'compare_reports', 'plot_reports']
+__all__ = ['classification_metrics', 'calibration_metrics', 'corruption_errors', 'shifted_dl', 'EvalItems', 'RobustnessReport',
+           'clean_part', 'adversarial_part', 'corruption_part', 'shift_part', 'robustness_report', 'compare_reports',
+           'plot_reports']
 
 # %% ../nbs/05_evaluate.ipynb #512ef662
 def _confusion(y, p, n_classes):
@@ -131,23 +134,24 @@ def _corruption_names(corruptions) -> list:
     return names
 
 def _check_args(eps, attack, steps, severities, n_max):
-    eps = [eps] if isinstance(eps, (int, float)) else list(eps)
-    bad = [e for e in eps if isinstance(e, bool) or not isinstance(e, (int, float)) or not e >= 0]
-    if bad: raise ValueError(f"eps must be numbers >= 0 (pixel units), got {bad}")
+    eps = [check_range(e, 'eps', 0) for e in (eps if isinstance(eps, (list, tuple)) else [eps])]
     if attack not in ('pgd', 'fgsm'): raise ValueError(f"attack must be 'pgd' or 'fgsm', got {attack!r}")
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1: raise ValueError(f"steps must be a whole number >= 1, got {steps!r}")
-    sev = [severities] if isinstance(severities, int) else list(severities)
-    if not sev or any(isinstance(s, bool) or s not in (1, 2, 3, 4, 5) for s in sev): raise ValueError(f"severities must be among 1..5, got {severities!r}")
-    if n_max is not None and (isinstance(n_max, bool) or not isinstance(n_max, int) or n_max < 1): raise ValueError(f"n_max must be a whole number >= 1 or None, got {n_max!r}")
-    return [float(e) for e in eps], [int(s) for s in sev]
+    check_int(steps, 'steps', 1); check_int(n_max, 'n_max', 1, none_ok=True)
+    sev = [check_int(s, 'severities', 1, 5) for s in (severities if isinstance(severities, (list, tuple)) else [severities])]
+    if not sev: raise ValueError("severities must name at least one of 1..5, got []")
+    return eps, sev
 
 # %% ../nbs/05_evaluate.ipynb #d307a279
-class _Items:
+class EvalItems:
     "A fastai `TfmdDL`'s items, decoded and resized once, then batched (optionally corrupted) exactly as `dl` / `corrupted_dl(dl, ...)` would."
-    def __init__(self, dl, idxs, device):
+    def __init__(self, dl, # A fastai `TfmdDL` of labelled images (e.g. `dls.test`)
+                 idxs=None, # Indices of the items to keep; default all
+                 device=None, # Device of the batches; default `dl.device`
+                ):
         if not hasattr(dl, 'after_item') or not hasattr(dl, 'create_item'):
             raise TypeError(f"expected a fastai TfmdDL (such as dls.valid or dls.test), got {type(dl).__name__}")
-        self.dl, self.device, self.split_idx = dl, device, dl.after_item.split_idx
+        if idxs is None: idxs = range(len(dl.dataset))
+        self.dl, self.device, self.split_idx = dl, device if device is not None else dl.device, dl.after_item.split_idx
         fs = [f for f in dl.after_item.fs if not isinstance(f, Corrupt)]
         self.pre, self.post = [f for f in fs if f.order < Corrupt.order], [f for f in fs if f.order >= Corrupt.order]
         self.items = [compose_tfms(dl.create_item(i), self.pre, split_idx=self.split_idx) for i in idxs]
@@ -160,13 +164,14 @@ class _Items:
             b = to_device(self.dl.create_batch(self.dl.before_batch(b)), self.device)
             x, y = self.dl.after_batch(b)[:2]
             yield x, y
+    def __len__(self): return len(self.items)
 
 def _predict(model, batches, n_classes):
     "Logits of `model` (eval mode, no gradients) over (x, y) batches -> (logits, y) as float64 / int64 CPU tensors."
     out, ys = [], []
-    with _eval_mode(model), torch.no_grad():
+    with eval_mode(model), torch.no_grad():
         for x, y in batches:
-            z = _logits(model, x)
+            z = model_logits(model, x)
             if z.shape[1] != n_classes: raise ValueError(f"the model returns {z.shape[1]} outputs per image but the data has {n_classes} classes")
             out.append(z.float().cpu()); ys.append(y.as_subclass(torch.Tensor).cpu())
     if not out: raise ValueError("the DataLoader yielded no batches")
@@ -297,6 +302,115 @@ def _plot_report(self:RobustnessReport, figsize=(11, 8)):
 
 RobustnessReport.plot = _plot_report
 
+# %% ../nbs/05_evaluate.ipynb #4fa6b594
+def _noop(*a): pass
+
+def clean_part(model, # Returns logits (batch, classes)
+               items:EvalItems, # The images
+               n_classes:int, # Number of classes
+               top_k:int=5, # k of top-k accuracy (capped at `n_classes`)
+               n_bins:int=15, # Calibration bins
+               tick=_noop, # Called with a label before the measurement
+              ) -> dict:
+    "{'clean': `classification_metrics` with top-k accuracy, 'calibration': `calibration_metrics`}, from one pass over the clean images."
+    tick('clean')
+    logits, y = _predict(model, items.batches(), n_classes)
+    k = min(top_k, n_classes)
+    clean = classification_metrics(y.numpy(), logits.argmax(1).numpy(), n_classes)
+    clean.update(top_k=k, top_k_accuracy=float((logits.topk(k, 1).indices == y[:, None]).any(1).double().mean()))
+    return {'clean': clean, 'calibration': calibration_metrics(logits.softmax(1).numpy(), y.numpy(), n_bins)}
+
+# %% ../nbs/05_evaluate.ipynb #f8b3d906
+_ATTACKS = {'pgd': pgd, 'fgsm': fgsm}
+
+def adversarial_part(model, # Returns logits (batch, classes)
+                     items:EvalItems, # The images
+                     n_classes:int, # Number of classes
+                     eps=(0, 0.03, 0.05, 0.1), # Attack radii in pixel units (0: clean)
+                     attack:str='pgd', # 'pgd' (one random start, step eps/4) or 'fgsm'
+                     steps:int=20, # PGD steps
+                     norm:str='linf', # 'linf' or 'l2'
+                     norm_kw:dict=None, # `mean=`/`std=` of the images' normalization (`norm_kwargs(dl)`)
+                     tick=_noop, # Called with a label before each radius
+                    ) -> dict:
+    "{'adversarial': {'eps', 'accuracy'}}: accuracy on adversarial examples of every image, one radius at a time."
+    kw = dict(norm=norm, **(norm_kw or {}), **({'steps': steps} if attack == 'pgd' else {}))
+    acc = []
+    for e in eps:
+        tick(f'{attack} eps={e:g}')
+        z, t = _predict(model, ((_ATTACKS[attack](model, x, y, e, **kw), y) for x, y in items.batches()), n_classes)
+        acc.append(_acc(z, t))
+    return {'adversarial': {'eps': list(eps), 'accuracy': acc}}
+
+# %% ../nbs/05_evaluate.ipynb #685995a0
+def corruption_part(model, # Returns logits (batch, classes)
+                    items:EvalItems, # The images
+                    n_classes:int, # Number of classes
+                    names=COMMON, # Corruption names (keys of `CORRUPTIONS`)
+                    severities=(1, 2, 3, 4, 5), # Severities
+                    seed:int=0, # Seed of the corruptions (with each image's content, as `Corrupt`)
+                    tick=_noop, # Called with a label before each (corruption, severity)
+                   ) -> dict:
+    "{'corruptions': {'names', 'severities', 'accuracy' (names x severities), 'mean_accuracy'}}."
+    names, severities = list(names), list(severities)
+    acc = np.zeros((len(names), len(severities)))
+    for i, name in enumerate(names):
+        for j, s in enumerate(severities):
+            tick(f'{name}/{s}')
+            z, t = _predict(model, items.batches(name, s, seed), n_classes)
+            acc[i, j] = _acc(z, t)
+    return {'corruptions': {'names': names, 'severities': severities, 'accuracy': acc.tolist(), 'mean_accuracy': float(acc.mean()) if names else None}}
+
+def shift_part(model, # Returns logits (batch, classes)
+               shifted:dict, # Name -> DataLoader (any iterable of (x, y) batches)
+               n_classes:int, # Number of classes
+               tick=_noop, # Called with a label before each DataLoader
+              ) -> dict:
+    "{'shifted': {name: {'accuracy', 'n'}}}: accuracy on each extra DataLoader."
+    out = {}
+    for name, sdl in (shifted or {}).items():
+        tick(f'shifted {name}')
+        z, t = _predict(model, ((x, y) for x, y, *_ in sdl), n_classes)
+        out[name] = {'accuracy': _acc(z, t), 'n': len(t)}
+    return {'shifted': out}
+
+# %% ../nbs/05_evaluate.ipynb #571bde54
+def _checked_baseline(baseline, names, severities):
+    "The baseline report (read from JSON if a path), checked against what this report will measure; None stays None."
+    if baseline is None: return None
+    if not isinstance(baseline, RobustnessReport): baseline = RobustnessReport.from_json(baseline)
+    if not names: raise ValueError("a baseline is for corruption errors, but corruptions=None measures none")
+    _same_corruptions({'names': names, 'severities': severities}, baseline['corruptions'])
+    return baseline
+
+def _model_and_dl(learn, dl):
+    "The model to evaluate and the DataLoader to evaluate it on (the test set if there is one, else the validation set)."
+    model = getattr(learn, 'model', learn)
+    if dl is None:
+        if not hasattr(learn, 'dls'): raise ValueError("pass dl= when evaluating a bare model")
+        dl = getattr(learn.dls, 'test', None)
+        if dl is None: dl = learn.dls.valid
+    if not (len(dl.dataset) if hasattr(dl, 'dataset') else 0): raise ValueError("the DataLoader to evaluate is empty (its dataset has no items)")
+    return model, dl
+
+def _class_names(learn, dl, model, items) -> list:
+    "The class names: the DataLoader's vocab, else the Learner's, else 0..n-1 from the model's outputs."
+    vocab = getattr(dl, 'vocab', None) or getattr(getattr(learn, 'dls', None), 'vocab', None)
+    if vocab is None:
+        with eval_mode(model), torch.no_grad(): vocab = list(range(model_logits(model, next(items.batches())[0]).shape[1]))
+    return [str(c) for c in vocab]
+
+class _Ticks:
+    "A progress bar over `n` measurements (or none), advanced by calling it with a label."
+    def __init__(self, n, show):
+        self.pb, self.i = (progress_bar(range(n), leave=False) if show and n else None), 0
+        if self.pb: self.pb.update(0)
+    def __call__(self, label):
+        if self.pb: self.pb.comment = label; self.pb.update(self.i)
+        self.i += 1
+    def close(self):
+        if self.pb: self.pb.update(self.i); self.pb.on_iter_end()
+
 # %% ../nbs/05_evaluate.ipynb #0c011801
 def robustness_report(learn, # A Learner (or a bare model, with `dl` given) to evaluate
                       dl=None, # A fastai TfmdDL of labelled images; default `learn.dls.test` if present, else `learn.dls.valid`
@@ -319,69 +433,28 @@ def robustness_report(learn, # A Learner (or a bare model, with `dl` given) to e
     t_start = time.perf_counter()
     eps, severities = _check_args(eps, attack, steps, severities, n_max)
     names = _corruption_names(corruptions)
-    if baseline is not None:  # check before the work, not after
-        if not isinstance(baseline, RobustnessReport): baseline = RobustnessReport.from_json(baseline)
-        if not names: raise ValueError("a baseline is for corruption errors, but corruptions=None measures none")
-        _same_corruptions({'names': names, 'severities': severities}, baseline['corruptions'])
-    model = getattr(learn, 'model', learn)
-    if dl is None:
-        if not hasattr(learn, 'dls'): raise ValueError("pass dl= when evaluating a bare model")
-        dl = getattr(learn.dls, 'test', None)
-        if dl is None: dl = learn.dls.valid
-    n_total = len(dl.dataset) if hasattr(dl, 'dataset') else 0
-    if n_total == 0: raise ValueError("the DataLoader to evaluate is empty (its dataset has no items)")
-    vocab = getattr(dl, 'vocab', None) or getattr(getattr(learn, 'dls', None), 'vocab', None)
-    device = next(model.parameters()).device
-    norm_kw = _norm_kw(dl)  # the normalization the evaluated images actually go through
+    baseline = _checked_baseline(baseline, names, severities)  # checked before the work, not after
+    model, dl = _model_and_dl(learn, dl)
+    device, norm_kw, n_total = next(model.parameters()).device, norm_kwargs(dl), len(dl.dataset)
+    parts = {'clean': partial(clean_part, top_k=top_k, n_bins=n_bins),
+             'adversarial': partial(adversarial_part, eps=eps, attack=attack, steps=steps, norm=norm, norm_kw=norm_kw),
+             'corruptions': partial(corruption_part, names=names, severities=severities, seed=seed)}
+    data, timing = {}, {}
     with seeded(seed):
-        idxs = np.arange(n_total) if n_max is None or n_max >= n_total else np.sort(np.random.default_rng(seed).choice(n_total, n_max, replace=False))
-        timing = {}
         t0 = time.perf_counter()
-        items = _Items(dl, idxs.tolist(), device)
-        timing['load'] = time.perf_counter() - t0
-        if vocab is None:
-            with _eval_mode(model), torch.no_grad(): vocab = list(range(_logits(model, next(items.batches())[0]).shape[1]))
-        classes, n_classes = [str(c) for c in vocab], len(vocab)
-        tasks = [('clean', None, None)] + [('adversarial', e, None) for e in eps] + \
-                [('corruption', c, s) for c in names for s in severities] + [('shifted', k, None) for k in (shifted or {})]
-        bar = progress_bar(tasks, leave=False) if progress else tasks
-        adv_acc, corr_acc, shift = [], np.zeros((len(names), len(severities))), {}
-        for part, a, b in bar:
-            if progress: bar.comment = f'{part} {a if a is not None else ""}{"/" + str(b) if b else ""}'
-            t0 = time.perf_counter()
-            if part == 'clean':
-                logits, y = _predict(model, items.batches(), n_classes)
-                clean_pred = logits.argmax(1)
-                probs = logits.softmax(1).numpy()
-                k = min(top_k, n_classes)
-                clean = classification_metrics(y.numpy(), clean_pred.numpy(), n_classes)
-                clean.update(top_k=k, top_k_accuracy=float((logits.topk(k, 1).indices == y[:, None]).any(1).double().mean()))
-                calib = calibration_metrics(probs, y.numpy(), n_bins)
-                timing['clean'] = time.perf_counter() - t0 + timing.pop('load', 0)
-            elif part == 'adversarial':
-                fn = (lambda x, t: pgd(model, x, t, a, steps=steps, norm=norm, **norm_kw)) if attack == 'pgd' else \
-                     (lambda x, t: pgd(model, x, t, a, alpha=a, steps=1, random_start=False, norm=norm, **norm_kw))
-                z, t = _predict(model, ((fn(x, yb), yb) for x, yb in items.batches()), n_classes)
-                adv_acc.append(_acc(z, t))
-                timing['adversarial'] = timing.get('adversarial', 0) + time.perf_counter() - t0
-            elif part == 'corruption':
-                z, t = _predict(model, items.batches(a, b, seed), n_classes)
-                corr_acc[names.index(a), severities.index(b)] = _acc(z, t)
-                timing['corruptions'] = timing.get('corruptions', 0) + time.perf_counter() - t0
-            else:
-                sdl = shifted[a]
-                z, t = _predict(model, ((x, yb) for x, yb, *_ in sdl), n_classes)
-                shift[a] = {'accuracy': _acc(z, t), 'n': len(t)}
-                timing['shifted'] = timing.get('shifted', 0) + time.perf_counter() - t0
+        idxs = np.arange(n_total) if n_max is None or n_max >= n_total else np.sort(np.random.default_rng(seed).choice(n_total, n_max, replace=False))
+        items = EvalItems(dl, idxs.tolist(), device)
+        classes = _class_names(learn, dl, model, items)
+        ticks = _Ticks(1 + len(eps) + len(names) * len(severities) + len(shifted or {}), progress)
+        for key, part in parts.items():
+            data.update(part(model, items, len(classes), tick=ticks)); timing[key] = time.perf_counter() - t0; t0 = time.perf_counter()
+        data.update(shift_part(model, shifted, len(classes), tick=ticks)); timing['shifted'] = time.perf_counter() - t0
+        ticks.close()
     timing['total'] = time.perf_counter() - t_start
     meta = {'n': len(idxs), 'n_total': n_total, 'n_max': n_max, 'seed': seed, 'device': str(device), 'classes': classes,
             'attack': attack, 'steps': 1 if attack == 'fgsm' else steps, 'norm': norm, 'alpha': 'eps' if attack == 'fgsm' else 'eps/4',
             'normalized': bool(norm_kw), 'created': datetime.datetime.now().astimezone().isoformat(timespec='seconds'), 'timing': timing}
-    data = {'version': RobustnessReport.VERSION, 'meta': meta, 'clean': clean, 'calibration': calib,
-            'adversarial': {'eps': eps, 'accuracy': adv_acc},
-            'corruptions': {'names': names, 'severities': severities, 'accuracy': corr_acc.tolist(),
-                            'mean_accuracy': float(corr_acc.mean()) if names else None},
-            'shifted': shift, 'baseline': None}
+    data = {'version': RobustnessReport.VERSION, 'meta': meta, **data, 'baseline': None}
     report = RobustnessReport(json.loads(json.dumps(json_safe(data), allow_nan=False)))
     return report.with_baseline(baseline) if baseline is not None else report
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse, ast, datetime, hashlib, itertools, json, os, platform, queue, re, socket, subprocess, sys, time, traceback
 from pathlib import Path
 
-from .core import atomic_write, json_safe, _flat
+from .core import atomic_write, json_safe, flatten_dict, check_int
 
 # %% auto #0
 __all__ = ['new_run_dir', 'run_state', 'run_folder', 'record', 'notebook_params', 'check_params', 'RunFailed', 'run',
@@ -100,8 +100,8 @@ def _mlflow_log(merged:dict, values:dict):
         if _mlflow_run is None:
             _mlflow_run = mlflow.start_run(run_name=run_folder().name)
             params = merged.get('run', {}).get('params') or merged.get('params') or {}
-            if params: mlflow.log_params({k: str(v)[:500] for k, v in _flat(params).items()})
-        nums = {k: float(v) for k, v in _flat(values).items()
+            if params: mlflow.log_params({k: str(v)[:500] for k, v in flatten_dict(params).items()})
+        nums = {k: float(v) for k, v in flatten_dict(values).items()
                 if isinstance(v, (int, float)) and not isinstance(v, bool) and k != 'status' and not k.startswith(('run.', 'params.'))}
         if nums: mlflow.log_metrics(nums)
         if values.get('status') in ('finished', 'failed'):
@@ -322,7 +322,7 @@ def sweep(nb, # The experiment notebook
     import pandas as pd
     nb = Path(nb).absolute()
     if not nb.is_file(): raise FileNotFoundError(f"notebook {nb} not found")
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1: raise ValueError(f"workers must be a whole number >= 1, got {workers!r}")
+    check_int(workers, 'workers', 1)
     runs = expand_grid(grid)
     shared = dict(params or {})
     for p in runs: check_params(nb, {**shared, **p}, allow_unknown)  # all refused before any kernel starts
@@ -391,7 +391,7 @@ def _collect_one(d:Path) -> dict:
         params = run.get('params', {})
         if params: m.pop('params', None)  # the notebook's own copy of its parameters
         row.update(params)
-        row.update({(k if k not in params else f'metrics.{k}'): (json.dumps(v) if isinstance(v, list) else v) for k, v in _flat(m).items() if k != 'status'})
+        row.update({(k if k not in params else f'metrics.{k}'): (json.dumps(v) if isinstance(v, list) else v) for k, v in flatten_dict(m).items() if k != 'status'})
         row['duration_s'] = run.get('duration_s')
     row['status'], row['error'] = ('failed', err or problem) if problem else (state, err)
     return row

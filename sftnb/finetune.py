@@ -6,7 +6,7 @@ Docs: https://sftnb.github.io/sftnb/finetune.html.md"""
 
 # %% ../nbs/03_finetune.ipynb #ecda41c9
 from __future__ import annotations
-import copy, time
+import copy
 from functools import partial
 from pathlib import Path
 
@@ -21,11 +21,12 @@ from fastai.torch_core import apply_init
 from fastai.vision.learner import vision_learner, model_meta, _default_meta, create_body, create_head, num_features_model, default_split
 import fastai.callback.schedule, fastai.callback.progress  # fit_one_cycle, fine_tune, no_bar
 
-from .data import get_arch
+from .core import check_int, check_range
+from .models import get_arch
 
 # %% auto #0
 __all__ = ['load_weights', 'linear_head', 'sft_learner', 'layer_groups', 'layer_splitter', 'discriminative_lrs', 'FrozenNorm',
-           'GradualUnfreeze', 'L2SP', 'lp_ft', 'wise_ft', 'wise_ft_curve', 'EMA', 'digits_source_head', 'forgetting']
+           'GradualUnfreeze', 'L2SP', 'lp_ft', 'wise_ft', 'wise_ft_curve', 'EMA', 'forgetting']
 
 # %% ../nbs/03_finetune.ipynb #1089448d
 def _read_weights(weights):
@@ -125,7 +126,7 @@ def layer_groups(model:nn.Module, # A (body, head) model from `sft_learner`/`vis
                  n:int, # Number of groups
                 ) -> list:
     "Cut `model` into `n` depth-ordered parameter groups: stages of the backbone, equal chunks of its layers; a head is the last group."
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1: raise ValueError(f"n must be a whole number >= 1, got {n!r}")
+    n = check_int(n, 'n', 1)
     body, head = (model[0], model[1]) if _is_body_head(model) else (model, None)
     nb = n - (head is not None)
     if nb == 0: return [list(model.parameters())]
@@ -150,10 +151,7 @@ def discriminative_lrs(lr:float, # Learning rate of the last group (the head)
                        decay:float, # Each earlier group gets the next one's rate times this, 0 < decay <= 1
                       ) -> np.ndarray:
     "A geometric ladder of learning rates, deepest group first (timm's `layer_decay`): lr * decay**(n_groups-1-i)."
-    if not 0 < decay <= 1: raise ValueError(f"decay must be in (0, 1], got {decay}")
-    if not lr > 0: raise ValueError(f"lr must be > 0, got {lr}")
-    if isinstance(n_groups, bool) or not isinstance(n_groups, (int, np.integer)) or n_groups < 1:
-        raise ValueError(f"n_groups must be a whole number >= 1, got {n_groups!r}")
+    check_range(decay, 'decay', 0, 1, lo_open=True); check_range(lr, 'lr', 0, lo_open=True); n_groups = check_int(n_groups, 'n_groups', 1)
     return np.array([lr * decay ** (n_groups - 1 - i) for i in range(n_groups)])
 
 # %% ../nbs/03_finetune.ipynb #8aeea72e
@@ -171,8 +169,7 @@ class GradualUnfreeze(Callback):
     "ULMFiT-style unfreezing: train the last group first, then unfreeze one more group, from the top, every `every` epochs."
     order = TrainEvalCallback.order + 2
     def __init__(self, every:int=1): # Epochs between unfreezing steps
-        if isinstance(every, bool) or not isinstance(every, int) or every < 1: raise ValueError(f"every must be a whole number >= 1, got {every!r}")
-        self.every = every
+        self.every = check_int(every, 'every', 1)
     def before_fit(self): self.n = len(self.opt.param_lists)
     def before_epoch(self):
         k = max(0, self.n - 1 - self.epoch // self.every)  # number of frozen groups this epoch
@@ -184,7 +181,7 @@ class L2SP(Callback):
     def __init__(self, alpha:float=0.01, # Pull of pretrained weights towards their starting values
                  beta:float=0.01, # Plain weight decay of the new (head) weights
                 ):
-        if alpha < 0 or beta < 0: raise ValueError(f"alpha and beta must be >= 0, got alpha={alpha}, beta={beta}")
+        check_range(alpha, 'alpha', 0); check_range(beta, 'beta', 0)
         self.alpha, self.beta = alpha, beta
     def before_fit(self):
         start, names = getattr(self.learn, 'pretrained_state', None), getattr(self.learn, 'pretrained_names', None)
@@ -238,7 +235,7 @@ def wise_ft(learn:Learner, # Fine-tuned, built by `sft_learner` (it holds the st
             alpha:float, # 0: the starting weights, 1: the fine-tuned weights
            ) -> Learner:
     "WiSE-FT (Wortsman et al. 2022): set the model to (1-alpha)*start + alpha*fine-tuned, for every floating-point tensor."
-    if not 0 <= alpha <= 1: raise ValueError(f"alpha must be in [0, 1], got {alpha}")
+    check_range(alpha, 'alpha', 0, 1)
     start = getattr(learn, 'pretrained_state', None)
     if start is None: raise ValueError("wise_ft needs learn.pretrained_state: build the Learner with sft_learner")
     if getattr(learn, '_wise_sig', None) != _signature(learn.model):  # trained since the last call: snapshot the fine-tuned weights
@@ -277,7 +274,7 @@ class EMA(Callback):
                  warmup:bool=True, # Use min(decay, (1+t)/(10+t)) at step t, so early averages are not dominated by the start
                  keep:bool=False, # Leave the averaged weights in the model after fitting
                 ):
-        if not 0 < decay < 1: raise ValueError(f"decay must be in (0, 1), got {decay}")
+        check_range(decay, 'decay', 0, 1, lo_open=True, hi_open=True)
         self.decay, self.warmup, self.keep = decay, warmup, keep
     def before_fit(self):
         self.shadow = {k: v.detach().clone() for k, v in self.model.state_dict().items() if v.is_floating_point()}
@@ -299,11 +296,6 @@ class EMA(Callback):
         if self.keep: self._swap()
 
 # %% ../nbs/03_finetune.ipynb #6cb0bb75
-def digits_source_head() -> nn.Sequential:
-    "The head of the offline pretrained `digits_cnn` (pooling and its 5-way linear layer), with its source-task weights."
-    from sftnb.data import digits_cnn
-    return digits_cnn(pretrained=True)[4:]
-
 def _source_accuracy(body, head, dl) -> float:
     m = nn.Sequential(body, head).to(dl.device).eval()
     right = n = 0

@@ -4,7 +4,8 @@ import subprocess, sys, textwrap
 def test_export_and_load_learner_in_fresh_process(tmp_path):
     build = textwrap.dedent(f"""
         from fastai.vision.all import vision_learner, accuracy
-        from sftnb.data import digits_folder, image_dls, digits_cnn, TARGET_CLASSES
+        from sftnb.data import digits_folder, image_dls, TARGET_CLASSES
+        from sftnb.models import digits_cnn
         from sftnb.augment import Albumentations, aug_preset
         dls = image_dls(digits_folder(), classes=TARGET_CLASSES, test='test', num_workers=0,
                         item_tfms=Albumentations(aug_preset('medium', 32, flip=False)))
