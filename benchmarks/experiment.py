@@ -10,7 +10,8 @@ import argparse, shutil, subprocess, sys, tempfile, time
 from pathlib import Path
 import nbformat
 from nbformat.v4 import new_notebook, new_code_cell
-from sftnb.experiment import run, sweep
+from sftnb.experiment import run
+from sftnb.sweep import sweep
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -22,7 +22,8 @@ from .core import check_int, check_range
 __all__ = ['PRESETS', 'COMMON', 'HELD_OUT', 'CORRUPTIONS', 'Albumentations', 'mosaic', 'aug_preset', 'gaussian_noise',
            'shot_noise', 'impulse_noise', 'speckle_noise', 'defocus_blur', 'glass_blur', 'motion_blur', 'zoom_blur',
            'snow', 'frost', 'fog', 'brightness', 'contrast', 'elastic_transform', 'pixelate', 'jpeg_compression',
-           'gaussian_blur', 'spatter', 'saturate', 'as_rgb_array', 'corrupt', 'Corrupt', 'corrupted_dl']
+           'gaussian_blur', 'spatter', 'saturate', 'corruption_names', 'as_rgb_array', 'corrupt', 'Corrupt',
+           'corrupted_dl']
 
 # %% ../nbs/02_augment.ipynb #8f8a0626
 def _t(cls, **kw):
@@ -313,6 +314,21 @@ COMMON = ('gaussian_noise', 'shot_noise', 'impulse_noise', 'defocus_blur', 'glas
           'fog', 'brightness', 'contrast', 'elastic_transform', 'pixelate', 'jpeg_compression')
 HELD_OUT = ('speckle_noise', 'gaussian_blur', 'spatter', 'saturate')
 CORRUPTIONS = {n: globals()[n] for n in COMMON + HELD_OUT}
+
+# %% ../nbs/02_augment.ipynb #cfe127ae
+def corruption_names(spec # 'common', 'all', 'name1,name2', a list of names, or None/'' for none
+                    ) -> list:
+    "The corruption names `spec` asks for, checked against `CORRUPTIONS`, in order; [] for None or empty."
+    if spec is None or (isinstance(spec, str) and not spec.strip()) or (isinstance(spec, (list, tuple)) and not spec): return []
+    if isinstance(spec, str):
+        if spec == 'common': return list(COMMON)
+        if spec == 'all': return list(CORRUPTIONS)
+        spec = [c.strip() for c in spec.split(',') if c.strip()]
+    names = list(spec)
+    unknown = [c for c in names if c not in CORRUPTIONS]
+    if unknown: raise ValueError(f"unknown corruptions {unknown}; expected 'common', 'all' or names from {list(CORRUPTIONS)}")
+    if len(set(names)) != len(names): raise ValueError(f"corruptions repeat a name: {names}")
+    return names
 
 # %% ../nbs/02_augment.ipynb #ee7f41a0
 def _check_corruption(name, severity):

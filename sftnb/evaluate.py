@@ -16,14 +16,14 @@ from fastai.vision.core import PILImage
 from fasttransform import Transform
 from fastprogress.fastprogress import progress_bar
 from .core import seeded, atomic_write, json_safe, check_int, check_range
-from .augment import CORRUPTIONS, COMMON, Corrupt
+from .augment import COMMON, Corrupt, corruption_names
 from .data import norm_kwargs
 from .adversarial import pgd, fgsm, eval_mode, model_logits
 
 # %% auto #0
 __all__ = ['classification_metrics', 'calibration_metrics', 'corruption_errors', 'shifted_dl', 'EvalItems', 'RobustnessReport',
-           'clean_part', 'adversarial_part', 'corruption_part', 'shift_part', 'robustness_report', 'compare_reports',
-           'plot_reports']
+           'clean_part', 'adversarial_part', 'corruption_part', 'shift_part', 'read_baseline', 'robustness_report',
+           'compare_reports', 'plot_reports']
 
 # %% ../nbs/05_evaluate.ipynb #512ef662
 def _confusion(y, p, n_classes):
@@ -121,18 +121,6 @@ def shifted_dl(dl, # A fastai `TfmdDL` (e.g. `dls.test`)
     return dl.new(after_item=list(dl.after_item.fs) + [_ImageFn(fn)])
 
 # %% ../nbs/05_evaluate.ipynb #7003eecd
-def _corruption_names(corruptions) -> list:
-    if corruptions is None or corruptions == () or corruptions == []: return []
-    if isinstance(corruptions, str):
-        if corruptions == 'common': return list(COMMON)
-        if corruptions == 'all': return list(CORRUPTIONS)
-        corruptions = [c.strip() for c in corruptions.split(',') if c.strip()]
-    names = list(corruptions)
-    unknown = [c for c in names if c not in CORRUPTIONS]
-    if unknown: raise ValueError(f"unknown corruptions {unknown}; expected 'common', 'all' or names from {list(CORRUPTIONS)}")
-    if len(set(names)) != len(names): raise ValueError(f"corruptions repeat a name: {names}")
-    return names
-
 def _check_args(eps, attack, steps, severities, n_max):
     eps = [check_range(e, 'eps', 0) for e in (eps if isinstance(eps, (list, tuple)) else [eps])]
     if attack not in ('pgd', 'fgsm'): raise ValueError(f"attack must be 'pgd' or 'fgsm', got {attack!r}")
@@ -375,8 +363,11 @@ def shift_part(model, # Returns logits (batch, classes)
     return {'shifted': out}
 
 # %% ../nbs/05_evaluate.ipynb #571bde54
-def _checked_baseline(baseline, names, severities):
-    "The baseline report (read from JSON if a path), checked against what this report will measure; None stays None."
+def read_baseline(baseline, # A RobustnessReport, the path of its JSON file, or None
+                  names:list, # The corruptions the new report will measure
+                  severities:list, # and their severities
+                 ) -> RobustnessReport|None:
+    "The baseline report for corruption errors, checked against the corruptions to be measured (so a mismatch fails before any work); None stays None."
     if baseline is None: return None
     if not isinstance(baseline, RobustnessReport): baseline = RobustnessReport.from_json(baseline)
     if not names: raise ValueError("a baseline is for corruption errors, but corruptions=None measures none")
@@ -432,8 +423,8 @@ def robustness_report(learn, # A Learner (or a bare model, with `dl` given) to e
     "Measure a classifier the way the robustness literature does: clean quality, calibration, adversarial, corruption and shift accuracy."
     t_start = time.perf_counter()
     eps, severities = _check_args(eps, attack, steps, severities, n_max)
-    names = _corruption_names(corruptions)
-    baseline = _checked_baseline(baseline, names, severities)  # checked before the work, not after
+    names = corruption_names(corruptions)
+    baseline = read_baseline(baseline, names, severities)  # checked before the work, not after
     model, dl = _model_and_dl(learn, dl)
     device, norm_kw, n_total = next(model.parameters()).device, norm_kwargs(dl), len(dl.dataset)
     parts = {'clean': partial(clean_part, top_k=top_k, n_bins=n_bins),

@@ -1,4 +1,4 @@
-"""Run experiment notebooks with parameters through papermill, sweep them over grids (on one machine or a Dask cluster), and collect their results as files and tables.
+"""Experiment notebooks as runs: a run folder per run and `record` for its results (mirrored to MLflow when asked), parameters checked before anything runs, and `run` through papermill. Sweeps are in `sweep`, the command line in `cli`.
 
 Docs: https://sftnb.github.io/sftnb/experiment.html.md"""
 
@@ -6,17 +6,22 @@ Docs: https://sftnb.github.io/sftnb/experiment.html.md"""
 
 # %% ../nbs/06_experiment.ipynb #6aa64cc5
 from __future__ import annotations
-import argparse, ast, datetime, hashlib, itertools, json, os, platform, queue, re, socket, subprocess, sys, time, traceback
+import ast, datetime, json, os, platform, re, socket, subprocess, sys, time, traceback
 from pathlib import Path
 
-from .core import atomic_write, json_safe, flatten_dict, check_int
+from .core import atomic_write, json_safe, flatten_dict
 
 # %% auto #0
-__all__ = ['new_run_dir', 'run_state', 'run_folder', 'record', 'notebook_params', 'check_params', 'RunFailed', 'run',
-           'expand_grid', 'run_slug', 'sweep', 'collect', 'plot_sweep', 'parse_value', 'read_params', 'main']
+__all__ = ['new_run_dir', 'read_metrics', 'run_state', 'run_folder', 'record', 'notebook_params', 'check_params', 'RunFailed',
+           'run']
 
 # %% ../nbs/06_experiment.ipynb #c9135983
-_current = None  # the run folder claimed by this process
+class _Claimed:
+    "What this process has claimed: its run folder (`record` writes there) and the MLflow run mirroring it."
+    folder:Path|None = None
+    mlflow = None
+
+_this = _Claimed()
 
 def _stamp(): return datetime.datetime.now().strftime('%Y%m%d-%H%M%S')
 def _now(): return datetime.datetime.now().astimezone().isoformat(timespec='seconds')
@@ -30,8 +35,9 @@ def new_run_dir(name:str='run', # Prefix of the folder name
     while p.exists(): p, i = base.with_name(f'{base.name}-{i}'), i + 1
     return p
 
-def _read_metrics(d:Path) -> dict:
-    "The metrics of run folder `d` ({} when there are none); raises ValueError when the file is not a JSON object."
+def read_metrics(d:Path # A run folder
+                ) -> dict:
+    "The metrics recorded in run folder `d` ({} when there are none); a `ValueError` when its `metrics.json` is not a JSON object."
     f = d/'metrics.json'
     if not f.exists(): return {}
     m = json.loads(f.read_text())
@@ -40,7 +46,7 @@ def _read_metrics(d:Path) -> dict:
 
 def _update(d:Path, **values) -> dict:
     "Merge `values` into `d/metrics.json` atomically; the `run` entry is merged key by key."
-    m = _read_metrics(d)
+    m = read_metrics(d)
     values = json_safe(values)
     if 'run' in values: values['run'] = {**m.get('run', {}), **values['run']}
     m.update(values)
@@ -57,7 +63,7 @@ def run_state(d) -> str:
     d = Path(d)
     if not d.exists(): return 'new'
     if (d/'error.json').exists(): return 'failed'
-    try: m = _read_metrics(d)
+    try: m = read_metrics(d)
     except ValueError: return 'failed'
     if not m: return 'unknown' if any(d.glob('*.ipynb')) else 'new'
     status, run = m.get('status'), m.get('run', {})
@@ -68,19 +74,18 @@ def run_state(d) -> str:
 def run_folder(out_dir=None, # Folder for this run's files; default a new `runs/run-<time>` folder
               ) -> Path:
     "The folder this run writes its results into, created and remembered for `record`."
-    global _current
     if out_dir is None:
-        if _current is None: _current = run_folder(new_run_dir())
-        return _current
+        if _this.folder is None: _this.folder = run_folder(new_run_dir())
+        return _this.folder
     p = Path(out_dir).expanduser().absolute()
     if p.exists() and not p.is_dir(): raise NotADirectoryError(f"run folder {p} exists and is not a folder")
-    if p != _current and run_state(p) == 'finished':
+    if p != _this.folder and run_state(p) == 'finished':
         raise FileExistsError(f"run folder {p} already holds a finished run (metrics.json); pass a new out_dir")
     p.mkdir(parents=True, exist_ok=True)
-    if p != _current and 'torch' in sys.modules:  # the device, when this process already uses torch
+    if p != _this.folder and 'torch' in sys.modules:  # the device, when this process already uses torch
         from sftnb.core import get_device
         _update(p, run={'device': str(get_device())})
-    _current = p
+    _this.folder = p
     return p
 
 def record(**values) -> dict:
@@ -89,16 +94,13 @@ def record(**values) -> dict:
     if os.environ.get('MLFLOW_TRACKING_URI'): _mlflow_log(merged, json_safe(values))
     return merged
 
-_mlflow_run = None
-
 def _mlflow_log(merged:dict, values:dict):
     "Mirror recorded values to MLflow: parameters once, numbers as metrics, `status` as a tag (ending the MLflow run)."
-    global _mlflow_run
     try: import mlflow
     except ImportError: return
     try:
-        if _mlflow_run is None:
-            _mlflow_run = mlflow.start_run(run_name=run_folder().name)
+        if _this.mlflow is None:
+            _this.mlflow = mlflow.start_run(run_name=run_folder().name)
             params = merged.get('run', {}).get('params') or merged.get('params') or {}
             if params: mlflow.log_params({k: str(v)[:500] for k, v in flatten_dict(params).items()})
         nums = {k: float(v) for k, v in flatten_dict(values).items()
@@ -107,7 +109,7 @@ def _mlflow_log(merged:dict, values:dict):
         if values.get('status') in ('finished', 'failed'):
             mlflow.set_tag('status', values['status'])
             mlflow.end_run('FINISHED' if values['status'] == 'finished' else 'FAILED')
-            _mlflow_run = None
+            _this.mlflow = None
     except Exception as e:  # tracking is a mirror: never let it break the run
         import warnings; warnings.warn(f"MLflow logging failed ({type(e).__name__}: {e}); metrics.json is unaffected")
 
@@ -172,7 +174,7 @@ def _git_commit(folder) -> str|None:
 def _set_aside(out:Path, why:str):
     "Keep the files of a failed or interrupted run in `out` under new names, so a rerun can use the folder."
     sfx = f'{why}-{_stamp()}'
-    try: nb = _read_metrics(out).get('run', {}).get('notebook')
+    try: nb = read_metrics(out).get('run', {}).get('notebook')
     except ValueError: nb = None
     for f in ([out/nb] if nb else []) + [out/'error.json', out/'metrics.json']:
         if f.exists(): f.rename(f.with_name(f'{f.stem}.{sfx}{f.suffix}'))
@@ -183,7 +185,7 @@ def _prepare_out(nb:Path, out) -> tuple[Path, Path]:
     if out.exists() and not out.is_dir(): raise NotADirectoryError(f"output folder {out} exists and is not a folder")
     state = run_state(out)
     if state in ('failed', 'interrupted'): _set_aside(out, state)
-    elif state == 'running': raise FileExistsError(f"{out} holds a run that is still going (process {_read_metrics(out)['run'].get('pid')})")
+    elif state == 'running': raise FileExistsError(f"{out} holds a run that is still going (process {read_metrics(out)['run'].get('pid')})")
     elif state in ('finished', 'unknown') or (out/nb.name).exists():
         raise FileExistsError(f"{out} already holds a run ({'metrics.json' if state == 'finished' else 'files not made by sftnb'}); "
                               f"choose another output folder (results are never overwritten)")
@@ -243,291 +245,3 @@ def run(nb, # The notebook to run
         raise
     _update(out, status='finished', run=dict(ended=_now(), duration_s=time.time() - t0))
     return dest
-
-# %% ../nbs/06_experiment.ipynb #f274953f
-def expand_grid(grid) -> list:
-    "Runs of a grid: a dict of lists (Cartesian product), a list of dicts, or a YAML file holding either."
-    src = grid
-    if isinstance(grid, (str, Path)):
-        import yaml
-        p = Path(grid)
-        if not p.is_file(): raise FileNotFoundError(f"grid file {p} not found")
-        grid = yaml.safe_load(p.read_text())
-    if isinstance(grid, dict):
-        if not grid: raise ValueError(f"the grid {src!r} is empty")
-        axes = {k: (list(v) if isinstance(v, (list, tuple)) else [v]) for k, v in grid.items()}
-        empty = [k for k, v in axes.items() if not v]
-        if empty: raise ValueError(f"grid axis {empty} has no values")
-        runs = [dict(zip(axes, combo)) for combo in itertools.product(*axes.values())]
-    elif isinstance(grid, list):
-        if not grid: raise ValueError(f"the grid {src!r} is empty")
-        bad = [r for r in grid if not isinstance(r, dict)]
-        if bad: raise TypeError(f"a list grid must hold parameter dicts, got {bad[0]!r}")
-        runs = [dict(r) for r in grid]
-    else: raise TypeError(f"grid must be a dict of lists, a list of dicts or a YAML file, got {type(grid).__name__}")
-    return runs
-
-def _fmt(v):
-    if isinstance(v, float): return repr(v)
-    if isinstance(v, (list, tuple)): return '+'.join(map(_fmt, v))
-    return str(v)
-
-def run_slug(params:dict) -> str:
-    "A readable, stable folder name for a run: `name=value` pairs sorted by name, shortened with a hash when long."
-    if not params: return 'defaults'
-    s = re.sub(r'[^A-Za-z0-9._=+,-]+', '-', '_'.join(f'{k}={_fmt(v)}' for k, v in sorted(params.items())))
-    if len(s) > 80: s = s[:71] + '-' + hashlib.sha1(json.dumps(params, sort_keys=True, default=str).encode()).hexdigest()[:8]
-    return s
-
-def _sweep_one(nb:str, params:dict, out:str, retries:int, timeout, kernel_name:str, env:dict, allow_unknown:bool) -> dict:
-    "Run one configuration, retrying failures; never raises (the sweep goes on): returns its status."
-    err = None
-    for attempt in range(1, retries + 2):
-        try:
-            run(nb, params, out=out, kernel_name=kernel_name, progress=False, allow_unknown=allow_unknown, env=env, execution_timeout=timeout)
-            return dict(status='done', attempts=attempt, error=None)
-        except RunFailed as e: err = f"cell {e.error.get('cell_index')}: {e.error['ename']}: {e.error['evalue']}"
-        except Exception as e: err = f"{type(e).__name__}: {e}"
-    return dict(status='failed', attempts=retries + 1, error=err)
-
-def _gpu_ids() -> list:
-    "Visible GPU ids: `$CUDA_VISIBLE_DEVICES`, else those `nvidia-smi -L` lists (none if it is absent)."
-    vis = os.environ.get('CUDA_VISIBLE_DEVICES')
-    if vis is not None: return [g for g in vis.split(',') if g.strip()]
-    try: r = subprocess.run(['nvidia-smi', '-L'], capture_output=True, text=True, timeout=10)
-    except (OSError, subprocess.TimeoutExpired): return []
-    return [str(i) for i, l in enumerate(r.stdout.splitlines()) if l.startswith('GPU')] if r.returncode == 0 else []
-
-def _as_completed(futs, executor):
-    if executor is not None and type(executor).__module__.split('.')[0] == 'distributed':
-        from distributed import as_completed
-        return as_completed(futs)
-    from concurrent.futures import as_completed
-    return as_completed(futs)
-
-def sweep(nb, # The experiment notebook
-          grid, # Dict of lists, list of dicts, or a YAML file of either
-          out, # Folder holding one sub-folder per run (shared by all machines with an `executor`)
-          params:dict=None, # Parameters shared by every run (not part of the run folder names); a grid value wins
-          workers:int=1, # Notebooks run at once on this machine
-          executor=None, # A `concurrent.futures.Executor`-like object, e.g. a Dask `distributed.Client`
-          resume:bool=True, # Skip runs whose folder holds a finished run
-          retries:int=0, # Retries of a failed run
-          timeout:float=None, # Seconds a cell may run (papermill's execution_timeout)
-          kernel_name:str='python3',
-          allow_unknown:bool=False, # Inject parameters the notebook does not declare
-          progress:bool=True, # A progress bar over runs
-         ):
-    "Run `nb` once per parameter set of `grid` into `out/<slug>/`; failures are kept and reported, finished runs never rerun or overwritten."
-    import pandas as pd
-    nb = Path(nb).absolute()
-    if not nb.is_file(): raise FileNotFoundError(f"notebook {nb} not found")
-    check_int(workers, 'workers', 1)
-    runs = expand_grid(grid)
-    shared = dict(params or {})
-    for p in runs: check_params(nb, {**shared, **p}, allow_unknown)  # all refused before any kernel starts
-    out = Path(out).absolute()
-    if out.exists() and not out.is_dir(): raise NotADirectoryError(f"sweep output {out} exists and is not a folder")
-    slugs = [run_slug(p) for p in runs]
-    dup = sorted({s for s in slugs if slugs.count(s) > 1})
-    if dup: raise ValueError(f"the grid repeats the run(s) {dup}")
-    finished = [s for s in slugs if run_state(out/s) == 'finished']
-    if finished and not resume: raise FileExistsError(f"{len(finished)} run(s) in {out} are finished (e.g. {finished[0]}); results are never overwritten: use another folder")
-    out.mkdir(parents=True, exist_ok=True)
-    todo = [(p, s) for p, s in zip(runs, slugs) if s not in finished]
-    threads, gpus = max(1, (os.cpu_count() or 1) // workers), _gpu_ids()
-    def env_for(slot):
-        e = {'OMP_NUM_THREADS': str(threads), 'MKL_NUM_THREADS': str(threads)}
-        if len(gpus) > 1: e['CUDA_VISIBLE_DEVICES'] = gpus[slot % len(gpus)]
-        return e
-    results = {s: dict(status='skipped', attempts=0, error=None) for s in finished}
-    from tqdm.auto import tqdm
-    bar = tqdm(total=len(runs), initial=len(finished), desc='sweep', unit='run', disable=not progress)
-    def tick():
-        n = [r['status'] for r in results.values()]
-        left = len(runs) - len(n)
-        bar.set_postfix(done=n.count('done'), failed=n.count('failed'), skipped=n.count('skipped'), running=min(workers, left) if executor is None else left)
-        bar.update(1)
-    args = lambda p, s, slot: (str(nb), {**shared, **p}, str(out/s), retries, timeout, kernel_name, env_for(slot), allow_unknown)
-    if executor is None:
-        from concurrent.futures import ThreadPoolExecutor
-        slots = queue.Queue()
-        for i in range(workers): slots.put(i)
-        def job(p, s):
-            slot = slots.get()
-            try: return _sweep_one(*args(p, s, slot))
-            finally: slots.put(slot)
-        ex = ThreadPoolExecutor(workers)
-        futs = {ex.submit(job, p, s): s for p, s in todo}
-    else:
-        ex = None
-        futs = {executor.submit(_sweep_one, *args(p, s, i), pure=False) if type(executor).__module__.split('.')[0] == 'distributed'
-                else executor.submit(_sweep_one, *args(p, s, i)): s for i, (p, s) in enumerate(todo)}
-    try:
-        for f in _as_completed(list(futs), executor):
-            results[futs[f]] = f.result(); tick()
-    finally:
-        if ex is not None: ex.shutdown(wait=True, cancel_futures=True)
-        bar.close()
-    table = pd.DataFrame([{'run': s, **p, **results[s]} for p, s in zip(runs, slugs)])
-    n = table['status'].value_counts()
-    print(f"sweep of {nb.name}: {n.get('done', 0)} done, {n.get('failed', 0)} failed, {n.get('skipped', 0)} skipped (already finished) -> {out}")
-    for _, r in table[table.status == 'failed'].iterrows(): print(f"  failed: {r['run']}: {r['error']}")
-    return table
-
-# %% ../nbs/06_experiment.ipynb #456abd63
-def _collect_one(d:Path) -> dict:
-    row = {'run': d.name}
-    try: m = _read_metrics(d)
-    except ValueError: m, problem = None, 'metrics.json is not valid JSON'
-    else: problem = None if m else 'metrics.json missing'
-    state = run_state(d)
-    err = None
-    if (d/'error.json').exists():
-        try: e = json.loads((d/'error.json').read_text()); err = f"{e.get('ename')}: {e.get('evalue')}"
-        except ValueError: err = 'error.json unreadable'
-    if m:
-        run = m.pop('run', {})
-        params = run.get('params', {})
-        if params: m.pop('params', None)  # the notebook's own copy of its parameters
-        row.update(params)
-        row.update({(k if k not in params else f'metrics.{k}'): (json.dumps(v) if isinstance(v, list) else v) for k, v in flatten_dict(m).items() if k != 'status'})
-        row['duration_s'] = run.get('duration_s')
-    row['status'], row['error'] = ('failed', err or problem) if problem else (state, err)
-    return row
-
-def collect(out, # A sweep's output folder
-            csv=True, # Write `results.csv` into `out` (or to this path)
-           ):
-    "One row per run folder in `out`: parameters, flattened metrics, status, duration and error; a broken run is reported, not fatal."
-    import pandas as pd
-    out = Path(out)
-    if not out.is_dir(): raise NotADirectoryError(f"{out} is not a folder")
-    runs = [d for d in sorted(out.iterdir()) if d.is_dir() and ((d/'metrics.json').exists() or (d/'error.json').exists() or any(d.glob('*.ipynb')))]
-    df = pd.DataFrame([_collect_one(d) for d in runs])
-    if csv:
-        dest = out/'results.csv' if csv is True else Path(csv)
-        atomic_write(dest, df.to_csv(index=False))
-    return df
-
-def plot_sweep(df, # From `collect`
-               x:str, # Column on the x axis (a parameter)
-               y:str, # Column on the y axis (a metric)
-               hue:str=None, # Column drawn as separate lines
-               ax=None):
-    "Mean of `y` against `x` over finished runs (min-max band over repeats), one line per `hue` value."
-    import matplotlib.pyplot as plt
-    for c in [x, y] + ([hue] if hue else []):
-        if c not in df.columns: raise KeyError(f"column {c!r} not in the results; columns are {list(df.columns)}")
-    d = df[df['status'] == 'finished'] if 'status' in df else df
-    ax = ax or plt.subplots(figsize=(5, 3))[1]
-    for name, g in (d.groupby(hue) if hue else [(None, d)]):
-        s = g.groupby(x)[y].agg(['mean', 'min', 'max'])
-        ax.plot(s.index, s['mean'], marker='o', label=f'{hue}={name}' if hue else y)
-        ax.fill_between(s.index, s['min'], s['max'], alpha=0.15)
-    ax.set_xlabel(x); ax.set_ylabel(y)
-    if hue: ax.legend(fontsize=8)
-    return ax
-
-# %% ../nbs/06_experiment.ipynb #31544532
-def parse_value(s:str):
-    "A `-p` value typed as papermill's CLI does: True/False/None, int, float, else the string."
-    if s in ('True', 'False'): return s == 'True'
-    if s == 'None': return None
-    for typ in (int, float):
-        try: return typ(s)
-        except ValueError: pass
-    return s
-
-def read_params(path) -> dict:
-    "Parameters from a YAML file holding a mapping."
-    import yaml
-    p = Path(path)
-    if not p.is_file(): raise FileNotFoundError(f"parameters file {p} not found")
-    d = yaml.safe_load(p.read_text())
-    if d is None: return {}
-    if not isinstance(d, dict): raise ValueError(f"parameters file {p} must hold a mapping of name: value, got {type(d).__name__}")
-    return d
-
-# %% ../nbs/06_experiment.ipynb #2fb3f3d1
-_EXAMPLES = """examples:
-  sftnb run nbs/tutorials/01_robust_finetune.ipynb
-  sftnb run nbs/tutorials/01_robust_finetune.ipynb -p epochs 5 -p lr 1e-3 --out runs/lr1e-3
-  sftnb run my_experiment.ipynb -f params.yaml --out runs/exp1
-  sftnb sweep nbs/tutorials/01_robust_finetune.ipynb --grid grid.yaml --out runs/sweep1 --workers 2
-  sftnb sweep nbs/tutorials/01_robust_finetune.ipynb --grid grid.yaml --out runs/quick -p epochs 1 -p corruptions ''
-  sftnb sweep nbs/tutorials/01_robust_finetune.ipynb --grid grid.yaml --out /shared/sweep1 --scheduler tcp://10.0.0.5:8786
-  sftnb collect runs/sweep1 --csv results.csv
-
-a grid file is a mapping of parameter -> list of values (every combination runs), or a list of parameter mappings:
-  strategy: [fine_tune, lp_ft]
-  lr: [0.001, 0.01]
-"""
-
-def _parser():
-    fmt = argparse.RawDescriptionHelpFormatter
-    p = argparse.ArgumentParser(prog='sftnb', description='sftnb: robust fine-tuning experiments as notebooks.', epilog=_EXAMPLES, formatter_class=fmt)
-    sub = p.add_subparsers(dest='cmd', required=True, metavar='COMMAND')
-    r = sub.add_parser('run', help='run a notebook with parameters through papermill', epilog=_EXAMPLES, formatter_class=fmt)
-    r.add_argument('notebook', help='the notebook to run')
-    r.add_argument('-p', '--param', nargs=2, action='append', default=[], metavar=('NAME', 'VALUE'), help='set a parameter (repeatable)')
-    r.add_argument('-f', '--params-file', metavar='YAML', help='a YAML file of parameters')
-    r.add_argument('--out', metavar='DIR', help='output folder (default: runs/<notebook>-<time>)')
-    r.add_argument('--log-output', action='store_true', help="echo the notebook's output while it runs")
-    s = sub.add_parser('sweep', help='run a notebook over a grid of parameters', epilog=_EXAMPLES, formatter_class=fmt)
-    s.add_argument('notebook', help='the notebook to run')
-    s.add_argument('--grid', required=True, metavar='YAML', help='grid file: a mapping of lists, or a list of mappings')
-    s.add_argument('--out', required=True, metavar='DIR', help='sweep folder, one sub-folder per run')
-    s.add_argument('-p', '--param', nargs=2, action='append', default=[], metavar=('NAME', 'VALUE'), help='a parameter shared by every run (repeatable; a grid value wins)')
-    s.add_argument('--workers', type=int, default=1, metavar='N', help='notebooks at once on this machine (default 1)')
-    s.add_argument('--scheduler', metavar='ADDRESS', help='run on a Dask cluster (needs `pip install "sftnb[dask]"` and a shared --out)')
-    s.add_argument('--retries', type=int, default=0, metavar='N', help='retries of a failed run (default 0)')
-    s.add_argument('--timeout', type=float, metavar='S', help='seconds a cell may run')
-    s.add_argument('--no-resume', action='store_true', help='refuse to start if some runs are already finished')
-    c = sub.add_parser('collect', help='gather the results of a sweep into one table', epilog=_EXAMPLES, formatter_class=fmt)
-    c.add_argument('out', metavar='DIR', help='the sweep folder')
-    c.add_argument('--csv', metavar='PATH', help='where to write the table (default DIR/results.csv)')
-    for q in (r, s):
-        q.add_argument('--kernel', default='python3', help='Jupyter kernel name (default: %(default)s)')
-        q.add_argument('--allow-unknown', action='store_true', help='inject parameters the notebook does not declare')
-        q.add_argument('--no-progress', action='store_true', help='hide progress bars')
-    return p
-
-def _cmd_run(a) -> int:
-    params = read_params(a.params_file) if a.params_file else {}
-    params.update({k: parse_value(v) for k, v in a.param})
-    try: dest = run(a.notebook, params, out=a.out, kernel_name=a.kernel, progress=not a.no_progress, log_output=a.log_output,
-                    allow_unknown=a.allow_unknown)
-    except RunFailed as e:
-        print(f"sftnb run: {a.notebook} failed: {e}\n  error details in {e.notebook.parent/'error.json'}", file=sys.stderr)
-        return 1
-    files = sorted(p.name for p in dest.parent.iterdir() if p.is_file())
-    print(f"done: {dest}\nrun folder {dest.parent}: {', '.join(files)}")
-    return 0
-
-def _cmd_sweep(a) -> int:
-    client = None
-    if a.scheduler:
-        try: from distributed import Client
-        except ImportError: raise ValueError('--scheduler needs Dask: pip install "sftnb[dask]"') from None
-        client = Client(a.scheduler)
-    try: table = sweep(a.notebook, a.grid, a.out, params={k: parse_value(v) for k, v in a.param}, workers=a.workers, executor=client, resume=not a.no_resume, retries=a.retries,
-                       timeout=a.timeout, kernel_name=a.kernel, allow_unknown=a.allow_unknown, progress=not a.no_progress)
-    finally:
-        if client is not None: client.close()
-    return 1 if (table['status'] == 'failed').any() else 0
-
-def _cmd_collect(a) -> int:
-    import pandas as pd
-    df = collect(a.out, csv=a.csv or True)
-    with pd.option_context('display.width', 160, 'display.max_columns', 12): print(df.to_string(max_colwidth=40))
-    print(f"\n{len(df)} runs; table written to {a.csv or Path(a.out)/'results.csv'}")
-    return 0
-
-def main(argv=None) -> int:
-    "Entry point of the `sftnb` console script."
-    a = _parser().parse_args(argv)
-    try: return {'run': _cmd_run, 'sweep': _cmd_sweep, 'collect': _cmd_collect}[a.cmd](a)
-    except (FileNotFoundError, FileExistsError, NotADirectoryError, ValueError, TypeError, KeyError) as e:
-        print(f"sftnb {a.cmd}: error: {e}", file=sys.stderr)
-        return 2

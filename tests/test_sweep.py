@@ -47,7 +47,7 @@ def test_killed_sweep_resumes_without_touching_finished_runs(sftnb_bin, tmp_path
 
 def test_dask_cluster_gives_the_same_table(tmp_path):
     distributed = pytest.importorskip('distributed')
-    from sftnb.experiment import sweep, collect
+    from sftnb.sweep import sweep, collect
     nb = tiny_nb(tmp_path/'t.ipynb', "record(y=x * lr, status='finished')")
     grid = {'x': [1, 2, 3], 'lr': [0.5]}
     sweep(nb, grid, tmp_path/'local', workers=2, progress=False)

@@ -15,7 +15,7 @@ def test_sweep_tutorial_defaults(papermill_bin, tmp_path):
     assert sorted(p.name for p in runs) == sorted(df.run) and m['best_run'] in set(df.run)
     threads = {json.loads((p/'metrics.json').read_text())['run']['env']['OMP_NUM_THREADS'] for p in runs}
     assert threads == {str(max(1, (os.cpu_count() or 1) // 2))}                  # 2 workers share the cores
-    best = df.loc[df.valid_accuracy.idxmax()]
+    best = df.loc[df.valid_acc.idxmax()]
     assert m['best_run'] == best.run and abs(m['best']['clean_acc'] - best.clean_acc) < 1e-9   # chosen on valid, test reported
     assert all((p/'report.json').exists() and (p/'01_robust_finetune.ipynb').exists() for p in runs)
 
