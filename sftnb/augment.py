@@ -160,7 +160,7 @@ def _hsv(x): return cv2.cvtColor(_f32(x), cv2.COLOR_RGB2HSV)  # H in degrees, S 
 def _rgb(hsv): return _u8(cv2.cvtColor(hsv.astype(np.float32), cv2.COLOR_HSV2RGB))
 def _filter(x, k): return cv2.filter2D(x, -1, k, borderType=cv2.BORDER_REFLECT)
 
-# %% ../nbs/02_augment.ipynb #5d437c34
+# %% ../nbs/02_augment.ipynb #279e84ff
 def gaussian_noise(x, severity, rng):
     "Additive Gaussian noise, std [.08 .12 .18 .26 .38] of the range (albumentations `GaussNoise`)."
     return _apply_alb('gaussian_noise', x, severity, rng)
@@ -180,6 +180,7 @@ def speckle_noise(x, severity, rng):
     f = _f32(x)
     return _u8(f + f * rng.normal(scale=c, size=f.shape))
 
+# %% ../nbs/02_augment.ipynb #9f64817f
 def defocus_blur(x, severity, rng):
     "Convolution with an anti-aliased disk, radius [3 4 6 8 10] px at 224 px."
     r, a = [(3, .1), (4, .5), (6, .5), (8, .5), (10, .5)][severity - 1]
@@ -200,6 +201,7 @@ def zoom_blur(x, severity, rng):
     "Average of centre zooms up to [1.11 1.16 1.21 1.26 1.31]x (albumentations `ZoomBlur`); inherently heavy."
     return _apply_alb('zoom_blur', x, severity, rng)
 
+# %% ../nbs/02_augment.ipynb #7cc32e1c
 def snow(x, severity, rng):
     "Falling snow: thresholded, zoomed, motion-blurred noise over a brightened, desaturated image (ImageNet-C's recipe)."
     loc, sc, zm, th, br, bs, mix = [(0.1, 0.3, 3, 0.5, 10, 4, 0.8), (0.2, 0.3, 2, 0.5, 12, 4, 0.7), (0.55, 0.3, 4, 0.9, 12, 8, 0.7),
@@ -232,6 +234,7 @@ def fog(x, severity, rng):
     f = f + c * _plasma_for(x, d, rng)[..., None]
     return _u8(f * mx / (mx + c))
 
+# %% ../nbs/02_augment.ipynb #fd14dc20
 def brightness(x, severity, rng):
     "Brighter: V channel of HSV + [.1 .2 .3 .4 .5]."
     hsv = _hsv(x)
@@ -267,6 +270,7 @@ def jpeg_compression(x, severity, rng):
     "JPEG at quality [25 18 15 10 7] (albumentations `ImageCompression`)."
     return _apply_alb('jpeg_compression', x, severity, rng)
 
+# %% ../nbs/02_augment.ipynb #b4fdc193
 def gaussian_blur(x, severity, rng):
     "Gaussian blur, sigma [1 2 3 4 6] px at 224 px (albumentations `GaussianBlur`)."
     return _apply_alb('gaussian_blur', x, severity, rng)
@@ -282,6 +286,7 @@ def saturate(x, severity, rng):
     hsv[..., 1] = np.clip(hsv[..., 1] * a + b, 0, 1)
     return _rgb(hsv)
 
+# %% ../nbs/02_augment.ipynb #93e5bdeb
 def _make_alb(name, sev, side):
     "The albumentations transform behind corruption `name` at severity `sev` for images of shorter side `side`."
     s, i = math.sqrt(side / 224), sev - 1

@@ -35,7 +35,7 @@ def read_params(path) -> dict:
     if not isinstance(d, dict): raise ValueError(f"parameters file {p} must hold a mapping of name: value, got {type(d).__name__}")
     return d
 
-# %% ../nbs/06c_cli.ipynb #2fb3f3d1
+# %% ../nbs/06c_cli.ipynb #7c8f2bdd
 _EXAMPLES = """examples:
   sftnb run nbs/tutorials/01_robust_finetune.ipynb
   sftnb run nbs/tutorials/01_robust_finetune.ipynb -p epochs 5 -p lr 1e-3 --out runs/lr1e-3
@@ -79,6 +79,7 @@ def _parser():
         q.add_argument('--no-progress', action='store_true', help='hide progress bars')
     return p
 
+# %% ../nbs/06c_cli.ipynb #3e0a1c6d
 def _cmd_run(a) -> int:
     params = read_params(a.params_file) if a.params_file else {}
     params.update({k: parse_value(v) for k, v in a.param})

@@ -15,7 +15,7 @@ from .core import atomic_write, json_safe, flatten_dict
 __all__ = ['new_run_dir', 'read_metrics', 'run_state', 'run_folder', 'record', 'notebook_params', 'check_params', 'RunFailed',
            'run']
 
-# %% ../nbs/06_experiment.ipynb #c9135983
+# %% ../nbs/06_experiment.ipynb #639bed44
 class _Claimed:
     "What this process has claimed: its run folder (`record` writes there) and the MLflow run mirroring it."
     folder:Path|None = None
@@ -35,6 +35,7 @@ def new_run_dir(name:str='run', # Prefix of the folder name
     while p.exists(): p, i = base.with_name(f'{base.name}-{i}'), i + 1
     return p
 
+# %% ../nbs/06_experiment.ipynb #c63f8c72
 def read_metrics(d:Path # A run folder
                 ) -> dict:
     "The metrics recorded in run folder `d` ({} when there are none); a `ValueError` when its `metrics.json` is not a JSON object."
@@ -71,6 +72,7 @@ def run_state(d) -> str:
     if run.get('pid') and run.get('host') == socket.gethostname() and not _pid_alive(run['pid']): return 'interrupted'
     return 'running' if run.get('pid') else 'unknown'
 
+# %% ../nbs/06_experiment.ipynb #fb54859d
 def run_folder(out_dir=None, # Folder for this run's files; default a new `runs/run-<time>` folder
               ) -> Path:
     "The folder this run writes its results into, created and remembered for `record`."
@@ -94,6 +96,7 @@ def record(**values) -> dict:
     if os.environ.get('MLFLOW_TRACKING_URI'): _mlflow_log(merged, json_safe(values))
     return merged
 
+# %% ../nbs/06_experiment.ipynb #c277d7ba
 def _mlflow_log(merged:dict, values:dict):
     "Mirror recorded values to MLflow: parameters once, numbers as metrics, `status` as a tag (ending the MLflow run)."
     try: import mlflow
@@ -151,7 +154,7 @@ def check_params(nb, # The notebook
         full[k] = v
     return full
 
-# %% ../nbs/06_experiment.ipynb #44f7a773
+# %% ../nbs/06_experiment.ipynb #dd65e3d1
 class RunFailed(RuntimeError):
     "A notebook run stopped with an error; `.notebook` is the saved partial notebook, `.error` the details."
     def __init__(self, notebook, error:dict):
@@ -159,6 +162,7 @@ class RunFailed(RuntimeError):
         where = f"cell {error['cell_index']}" if error.get('cell_index') is not None else 'the run'
         super().__init__(f"{where} raised {error['ename']}: {error['evalue']}\n  partial notebook kept at {self.notebook}")
 
+# %% ../nbs/06_experiment.ipynb #98288d17
 def _versions() -> dict:
     from importlib.metadata import version, PackageNotFoundError
     def v(p):
@@ -212,6 +216,7 @@ def _error_from(e) -> dict:
                     traceback=[re.sub(r'\x1b\[[0-9;]*m', '', l) for l in e.traceback], source=e.source)
     return dict(cell_index=None, ename=type(e).__name__, evalue=str(e), traceback=traceback.format_exc().splitlines())
 
+# %% ../nbs/06_experiment.ipynb #f15e5a8a
 def run(nb, # The notebook to run
         params:dict=None, # Parameter values to inject
         out=None, # Output folder; default a new `runs/<notebook>-<time>` folder

@@ -15,6 +15,68 @@ from .experiment import check_params, run, RunFailed, run_state, read_metrics
 # %% auto #0
 __all__ = ['expand_grid', 'run_slug', 'sweep', 'collect', 'plot_sweep']
 
+# %% ../nbs/06b_sweep.ipynb #1bf5a7e8
+def expand_grid(grid) -> list:
+    "Runs of a grid: a dict of lists (Cartesian product), a list of dicts, or a YAML file holding either."
+    src = grid
+    if isinstance(grid, (str, Path)):
+        import yaml
+        p = Path(grid)
+        if not p.is_file(): raise FileNotFoundError(f"grid file {p} not found")
+        grid = yaml.safe_load(p.read_text())
+    if isinstance(grid, dict):
+        if not grid: raise ValueError(f"the grid {src!r} is empty")
+        axes = {k: (list(v) if isinstance(v, (list, tuple)) else [v]) for k, v in grid.items()}
+        empty = [k for k, v in axes.items() if not v]
+        if empty: raise ValueError(f"grid axis {empty} has no values")
+        runs = [dict(zip(axes, combo)) for combo in itertools.product(*axes.values())]
+    elif isinstance(grid, list):
+        if not grid: raise ValueError(f"the grid {src!r} is empty")
+        bad = [r for r in grid if not isinstance(r, dict)]
+        if bad: raise TypeError(f"a list grid must hold parameter dicts, got {bad[0]!r}")
+        runs = [dict(r) for r in grid]
+    else: raise TypeError(f"grid must be a dict of lists, a list of dicts or a YAML file, got {type(grid).__name__}")
+    return runs
+
+def _fmt(v):
+    if isinstance(v, float): return repr(v)
+    if isinstance(v, (list, tuple)): return '+'.join(map(_fmt, v))
+    return str(v)
+
+def run_slug(params:dict) -> str:
+    "A readable, stable folder name for a run: `name=value` pairs sorted by name, shortened with a hash when long."
+    if not params: return 'defaults'
+    s = re.sub(r'[^A-Za-z0-9._=+,-]+', '-', '_'.join(f'{k}={_fmt(v)}' for k, v in sorted(params.items())))
+    if len(s) > 80: s = s[:71] + '-' + hashlib.sha1(json.dumps(params, sort_keys=True, default=str).encode()).hexdigest()[:8]
+    return s
+
+# %% ../nbs/06b_sweep.ipynb #a10656f0
+def _sweep_one(nb:str, params:dict, out:str, retries:int, timeout, kernel_name:str, env:dict, allow_unknown:bool) -> dict:
+    "Run one configuration, retrying failures; never raises (the sweep goes on): returns its status."
+    err = None
+    for attempt in range(1, retries + 2):
+        try:
+            run(nb, params, out=out, kernel_name=kernel_name, progress=False, allow_unknown=allow_unknown, env=env, execution_timeout=timeout)
+            return dict(status='done', attempts=attempt, error=None)
+        except RunFailed as e: err = f"cell {e.error.get('cell_index')}: {e.error['ename']}: {e.error['evalue']}"
+        except Exception as e: err = f"{type(e).__name__}: {e}"
+    return dict(status='failed', attempts=retries + 1, error=err)
+
+def _gpu_ids() -> list:
+    "Visible GPU ids: `$CUDA_VISIBLE_DEVICES`, else those `nvidia-smi -L` lists (none if it is absent)."
+    vis = os.environ.get('CUDA_VISIBLE_DEVICES')
+    if vis is not None: return [g for g in vis.split(',') if g.strip()]
+    try: r = subprocess.run(['nvidia-smi', '-L'], capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired): return []
+    return [str(i) for i, l in enumerate(r.stdout.splitlines()) if l.startswith('GPU')] if r.returncode == 0 else []
+
+def _as_completed(futs, executor):
+    if executor is not None and type(executor).__module__.split('.')[0] == 'distributed':
+        from distributed import as_completed
+        return as_completed(futs)
+    from concurrent.futures import as_completed
+    return as_completed(futs)
+
 # %% ../nbs/06b_sweep.ipynb #50f21fe2
 def _run_envs(n:int, workers:int) -> list:
     "Environment of each of `n` run slots: an equal share of the CPU threads for `workers` kernels at once, and a GPU each when there are several."
@@ -54,67 +116,7 @@ class _SweepBar:
         self.bar.update(1)
     def close(self): self.bar.close()
 
-# %% ../nbs/06b_sweep.ipynb #f274953f
-def expand_grid(grid) -> list:
-    "Runs of a grid: a dict of lists (Cartesian product), a list of dicts, or a YAML file holding either."
-    src = grid
-    if isinstance(grid, (str, Path)):
-        import yaml
-        p = Path(grid)
-        if not p.is_file(): raise FileNotFoundError(f"grid file {p} not found")
-        grid = yaml.safe_load(p.read_text())
-    if isinstance(grid, dict):
-        if not grid: raise ValueError(f"the grid {src!r} is empty")
-        axes = {k: (list(v) if isinstance(v, (list, tuple)) else [v]) for k, v in grid.items()}
-        empty = [k for k, v in axes.items() if not v]
-        if empty: raise ValueError(f"grid axis {empty} has no values")
-        runs = [dict(zip(axes, combo)) for combo in itertools.product(*axes.values())]
-    elif isinstance(grid, list):
-        if not grid: raise ValueError(f"the grid {src!r} is empty")
-        bad = [r for r in grid if not isinstance(r, dict)]
-        if bad: raise TypeError(f"a list grid must hold parameter dicts, got {bad[0]!r}")
-        runs = [dict(r) for r in grid]
-    else: raise TypeError(f"grid must be a dict of lists, a list of dicts or a YAML file, got {type(grid).__name__}")
-    return runs
-
-def _fmt(v):
-    if isinstance(v, float): return repr(v)
-    if isinstance(v, (list, tuple)): return '+'.join(map(_fmt, v))
-    return str(v)
-
-def run_slug(params:dict) -> str:
-    "A readable, stable folder name for a run: `name=value` pairs sorted by name, shortened with a hash when long."
-    if not params: return 'defaults'
-    s = re.sub(r'[^A-Za-z0-9._=+,-]+', '-', '_'.join(f'{k}={_fmt(v)}' for k, v in sorted(params.items())))
-    if len(s) > 80: s = s[:71] + '-' + hashlib.sha1(json.dumps(params, sort_keys=True, default=str).encode()).hexdigest()[:8]
-    return s
-
-def _sweep_one(nb:str, params:dict, out:str, retries:int, timeout, kernel_name:str, env:dict, allow_unknown:bool) -> dict:
-    "Run one configuration, retrying failures; never raises (the sweep goes on): returns its status."
-    err = None
-    for attempt in range(1, retries + 2):
-        try:
-            run(nb, params, out=out, kernel_name=kernel_name, progress=False, allow_unknown=allow_unknown, env=env, execution_timeout=timeout)
-            return dict(status='done', attempts=attempt, error=None)
-        except RunFailed as e: err = f"cell {e.error.get('cell_index')}: {e.error['ename']}: {e.error['evalue']}"
-        except Exception as e: err = f"{type(e).__name__}: {e}"
-    return dict(status='failed', attempts=retries + 1, error=err)
-
-def _gpu_ids() -> list:
-    "Visible GPU ids: `$CUDA_VISIBLE_DEVICES`, else those `nvidia-smi -L` lists (none if it is absent)."
-    vis = os.environ.get('CUDA_VISIBLE_DEVICES')
-    if vis is not None: return [g for g in vis.split(',') if g.strip()]
-    try: r = subprocess.run(['nvidia-smi', '-L'], capture_output=True, text=True, timeout=10)
-    except (OSError, subprocess.TimeoutExpired): return []
-    return [str(i) for i, l in enumerate(r.stdout.splitlines()) if l.startswith('GPU')] if r.returncode == 0 else []
-
-def _as_completed(futs, executor):
-    if executor is not None and type(executor).__module__.split('.')[0] == 'distributed':
-        from distributed import as_completed
-        return as_completed(futs)
-    from concurrent.futures import as_completed
-    return as_completed(futs)
-
+# %% ../nbs/06b_sweep.ipynb #df86dbd5
 def sweep(nb, # The experiment notebook
           grid, # Dict of lists, list of dicts, or a YAML file of either
           out, # Folder holding one sub-folder per run (shared by all machines with an `executor`)
