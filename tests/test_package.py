@@ -31,3 +31,20 @@ def test_cli_help_shows_examples(sftnb_bin):
         r = subprocess.run([sftnb_bin, *args, '--help'], capture_output=True, text=True)
         assert r.returncode == 0, r.stderr
         assert 'sftnb run nbs/tutorials/01_robust_finetune.ipynb' in r.stdout
+
+def test_modules_import_one_way_and_no_private_names():
+    "Each module imports only from modules of earlier notebooks (no cycle), and never another module's _private name."
+    import ast, re, nbformat
+    order = []
+    for nb in sorted((ROOT/'nbs').glob('*.ipynb')):
+        m = re.search(r'#\| default_exp (\w+)', ''.join(c.source for c in nbformat.read(nb, as_version=4).cells if c.cell_type == 'code'))
+        if m: order.append(m.group(1))
+    assert {p.stem for p in (ROOT/'sftnb').glob('*.py')} - {'__init__', '_modidx'} == set(order)
+    problems = []
+    for m in order:
+        for n in ast.walk(ast.parse((ROOT/'sftnb'/f'{m}.py').read_text())):
+            if isinstance(n, ast.ImportFrom) and (n.level == 1 or (n.module or '').startswith('sftnb')):
+                tgt = (n.module or '').removeprefix('sftnb').lstrip('.')
+                if order.index(tgt) >= order.index(m): problems.append(f'{m} imports {tgt}, which comes after it')
+                problems += [f'{m} imports {tgt}.{a.name}, a private name' for a in n.names if a.name.startswith('_')]
+    assert not problems, problems
