@@ -28,6 +28,7 @@ def bare_pgd(model, x, y, eps, alpha, steps, mean, std):
     return (a - mean) / std
 
 def main(epochs=10, methods=('none', 'fgsm_rs', 'nfgsm+guard', 'pgd', 'trades'), guard_n=128):
+    set_seed(0)   # before the DataLoaders: fastai draws their shuffling seed when they are made
     dls = image_dls(digits_folder(), test='test', bs=64, num_workers=0, batch_tfms=Normalize.from_stats(*imagenet_stats))
     mean, std = norm_stats(dls)
     X = torch.cat([x for x, _ in dls.test]).as_subclass(torch.Tensor); Y = torch.cat([y for _, y in dls.test]).as_subclass(torch.Tensor)

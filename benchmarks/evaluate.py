@@ -15,8 +15,8 @@ from sftnb.evaluate import robustness_report
 
 def main(threads=None):
     if threads: torch.set_num_threads(threads)
+    set_seed(42)   # before the DataLoaders: fastai draws their shuffling seed when they are made
     dls = image_dls(digits_folder(), classes=TARGET_CLASSES, test='test', bs=64, num_workers=0)
-    set_seed(42)
     learn = sft_learner(dls, 'digits_cnn', metrics=accuracy)
     with learn.no_bar(), learn.no_logging(): learn.fine_tune(4, base_lr=1e-2, freeze_epochs=1)
     print(f"device {get_device()}, torch threads {torch.get_num_threads()}, {len(dls.test.dataset)} test images, {len(dls.vocab)} classes")

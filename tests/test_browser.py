@@ -1,5 +1,5 @@
 "A real browser: JupyterLab on loopback, the main tutorial opened in headless Chromium, the augmentation explorer's slider moved."
-import os, secrets, shutil, socket, subprocess, sys, time, urllib.request
+import os, re, secrets, shutil, socket, subprocess, sys, time, urllib.request
 from pathlib import Path
 import pytest
 from conftest import ROOT, TUTORIAL
@@ -56,6 +56,7 @@ def test_aug_explorer_slider_updates_the_image(lab):
     import nbformat
     nb = nbformat.read(work/TUTORIAL.name, as_version=4)
     n_run = next(i for i, c in enumerate(nb.cells) if c.cell_type == 'code' and 'aug_explorer(' in c.source) + 1
+    n_code_above = sum(c.cell_type == 'code' for c in nb.cells[:n_run - 1])
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
@@ -64,16 +65,32 @@ def test_aug_explorer_slider_updates_the_image(lab):
             page.goto(f'{base}/lab/tree/{TUTORIAL.name}?token={token}')
             page.wait_for_selector('.jp-Notebook .jp-Cell', timeout=90_000)
             expect(page.locator('.jp-Notebook-ExecutionIndicator[data-status="idle"]')).to_have_count(1, timeout=90_000)  # kernel ready
-            cell = page.locator('.jp-Notebook .jp-Cell').nth(n_run - 1)        # the explorer's cell: select it...
-            cell.scroll_into_view_if_needed(); cell.locator('.jp-InputPrompt').click()
-            page.locator('.lm-MenuBar-itemLabel', has_text='Run').first.click()  # ...run everything above it, as a user would
-            page.locator('.lm-Menu-itemLabel', has_text='Run All Above Selected Cell').first.click()
-            cell.locator('.jp-InputPrompt').click()
-            page.keyboard.press('Shift+Enter')                                   # ...and then the cell itself
+            cell = page.locator('.jp-Notebook .jp-Cell').nth(n_run - 1)        # the explorer's cell
+            above = page.locator('.jp-Notebook .jp-CodeCell').nth(n_code_above - 1).locator('.jp-InputPrompt')   # the code cell before it
+            never_run = re.compile(r'\[ \]')
+            # On a loaded machine a click can land before JupyterLab has caught up (the selection not yet moved, the kernel
+            # still connecting), and the run is silently dropped: seen in a fresh-clone run. So each step checks that it
+            # took, and is tried again if not.
+            def select(c):
+                c.scroll_into_view_if_needed(); c.locator('.jp-InputPrompt').click()
+                expect(c).to_have_class(re.compile(r'\bjp-mod-selected\b'), timeout=30_000)
+            for attempt in range(3):                                             # run everything above it, as a user would...
+                select(cell)
+                page.locator('.lm-MenuBar-itemLabel', has_text='Run').first.click()
+                page.locator('.lm-Menu-itemLabel', has_text='Run All Above Selected Cell').first.click()
+                try: expect(above).not_to_have_text(never_run, timeout=60_000); break
+                except AssertionError:
+                    if attempt == 2: raise
+            for attempt in range(3):                                             # ...and then the cell itself
+                select(cell)
+                page.keyboard.press('Shift+Enter')
+                try: expect(cell.locator('.jp-InputPrompt')).not_to_have_text(never_run, timeout=60_000); break
+                except AssertionError:
+                    if attempt == 2: raise
             slider = page.locator('.widget-slider .noUi-handle, .widget-slider .slider-handle').first
             slider.wait_for(timeout=180_000)
             img = page.locator('.jp-OutputArea-output img.widget-image, .jp-OutputArea-output .widget-image').first
-            expect(img).to_have_attribute('src', __import__('re').compile(r'^blob:|^data:'), timeout=60_000)
+            expect(img).to_have_attribute('src', re.compile(r'^blob:|^data:'), timeout=60_000)
             before = img.get_attribute('src')
             readout = page.locator('.widget-slider .widget-readout').first
             value_before = readout.inner_text()

@@ -25,4 +25,4 @@ def test_sweep_tutorial_on_a_dask_cluster(papermill_bin, tmp_path):
                   scheduler='local')
     df = pd.read_csv(tmp_path/'sweep'/'results.csv')
     assert m['n_runs'] == 1 and m['scheduler'] == 'local' and set(df.status) == {'finished'}
-    assert list(df.strategy) == ['l2sp'] and list(df.lr) == [0.005] and (df.accuracy > 0.5).all(), df.accuracy
+    assert list(df.strategy) == ['l2sp'] and list(df.lr) == [0.005] and (df.clean_acc > 0.5).all(), df.clean_acc
