@@ -123,7 +123,7 @@ def shifted_dl(dl, # A fastai `TfmdDL` (e.g. `dls.test`)
 # %% ../nbs/05_evaluate.ipynb #7003eecd
 def _check_args(eps, attack, steps, severities, n_max):
     eps = [check_range(e, 'eps', 0) for e in (eps if isinstance(eps, (list, tuple)) else [eps])]
-    if attack not in ('pgd', 'fgsm'): raise ValueError(f"attack must be 'pgd' or 'fgsm', got {attack!r}")
+    if attack not in _ATTACKS: raise ValueError(f"attack must be 'pgd' or 'fgsm', got {attack!r}")   # `_ATTACKS`: below, with `adversarial_part`
     check_int(steps, 'steps', 1); check_int(n_max, 'n_max', 1, none_ok=True)
     sev = [check_int(s, 'severities', 1, 5) for s in (severities if isinstance(severities, (list, tuple)) else [severities])]
     if not sev: raise ValueError("severities must name at least one of 1..5, got []")

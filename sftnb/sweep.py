@@ -70,8 +70,10 @@ def _gpu_ids() -> list:
     except (OSError, subprocess.TimeoutExpired): return []
     return [str(i) for i, l in enumerate(r.stdout.splitlines()) if l.startswith('GPU')] if r.returncode == 0 else []
 
+def _is_dask(executor) -> bool: return type(executor).__module__.split('.')[0] == 'distributed'
+
 def _as_completed(futs, executor):
-    if executor is not None and type(executor).__module__.split('.')[0] == 'distributed':
+    if executor is not None and _is_dask(executor):
         from distributed import as_completed
         return as_completed(futs)
     from concurrent.futures import as_completed
@@ -100,7 +102,7 @@ class _SlotPool:
 def _submit(executor, args, env):
     "Submit one run to an Executor-like object (a Dask client runs it even if an identical task ran before: `pure=False`)."
     full = (*args[:6], env, args[6])
-    if type(executor).__module__.split('.')[0] == 'distributed': return executor.submit(_sweep_one, *full, pure=False)
+    if _is_dask(executor): return executor.submit(_sweep_one, *full, pure=False)
     return executor.submit(_sweep_one, *full)
 
 class _SweepBar:
