@@ -16,8 +16,8 @@ from .core import check_int, check_range, wilson_interval
 from .data import norm_kwargs
 
 # %% auto #0
-__all__ = ['METHODS', 'PixelSpace', 'eval_mode', 'model_logits', 'pgd', 'robust_accuracy', 'fgsm', 'AdversarialTraining',
-           'AdversarialAccuracy', 'OverfitGuard']
+__all__ = ['APGD_LOSSES', 'METHODS', 'PixelSpace', 'eval_mode', 'model_logits', 'pgd', 'robust_accuracy', 'fgsm', 'apgd',
+           'AdversarialTraining', 'AdversarialAccuracy', 'OverfitGuard']
 
 # %% ../nbs/04_adversarial.ipynb #b64ec334
 class PixelSpace:
@@ -150,6 +150,114 @@ def fgsm(model, x, y, eps:float, random_start:bool=False, alpha:float=None, **kw
     "The fast gradient sign method (Goodfellow et al. 2015): one step of size `eps` (or `alpha`) along the gradient's sign; see `pgd` for the arguments."
     return pgd(model, x, y, eps, alpha=(eps if alpha is None else alpha) or None, steps=1, random_start=random_start, **kwargs)
 
+
+# %% ../nbs/04_adversarial.ipynb #9cb1f1c8
+def _dlr(z, y):
+    "Difference of logits ratio, untargeted (Croce & Hein 2020): -(z_y - max_{i!=y} z_i) / (z_pi1 - z_pi3)."
+    zs, ind = z.sort(1)
+    top = (ind[:, -1] == y).float()
+    u = torch.arange(len(z), device=z.device)
+    return -(z[u, y] - zs[:, -2] * top - zs[:, -1] * (1 - top)) / (zs[:, -1] - zs[:, -3] + 1e-12)
+
+def _dlr_targeted(z, y, t):
+    "The targeted DLR loss of the AutoAttack paper: -(z_y - z_t) / (z_pi1 - (z_pi3 + z_pi4) / 2)."
+    zs = z.sort(1)[0]
+    u = torch.arange(len(z), device=z.device)
+    return -(z[u, y] - z[u, t]) / (zs[:, -1] - .5 * (zs[:, -3] + zs[:, -4]) + 1e-12)
+
+def _oscillating(losses, i, k, rho):
+    "Reference `check_oscillation`: the loss rose in at most rho*k of the last k steps."
+    t = sum((losses[i - j] > losses[i - j - 1]).float() for j in range(k))
+    return (t <= k * rho).float()
+
+# %% ../nbs/04_adversarial.ipynb #780b4b5a
+class _APGDRun:
+    "One run of AutoPGD from a random start on the sphere, in pixel space (reference: `APGDAttack.attack_single_run`, L-inf and L2)."
+    def __init__(self, f, p, y, eps, norm, steps, loss, rho=.75):
+        self.f, self.p, self.y, self.eps, self.norm, self.steps, self.loss, self.rho = f, p, y, eps, norm, steps, loss, rho
+        self.view = (-1,) + (1,) * (p.dim() - 1)
+    def _unit(self, v):
+        n = v.abs().flatten(1).amax(1) if self.norm == 'linf' else v.flatten(1).norm(dim=1)
+        return v / (n.view(self.view) + 1e-12)
+    def _proj(self, v):
+        p, e = self.p, self.eps
+        if self.norm == 'linf': return torch.min(torch.max(v, p - e), p + e).clamp(0, 1)
+        d = v - p; n = d.flatten(1).norm(dim=1).view(self.view)
+        return (p + self._unit(d) * torch.clamp(n, max=e)).clamp(0, 1)
+    def _grad(self, x):
+        x = x.detach().requires_grad_(True)
+        z = self.f(x); l = self.loss(z, self.y)
+        g, = torch.autograd.grad(l.sum() * _grad_scale(), x)
+        return z.detach(), l.detach(), g.detach()
+    def __call__(self):
+        "(adversarial points, still-robust mask): a point is broken if any iterate fooled the model."
+        p, steps = self.p, self.steps
+        t = 2 * torch.rand_like(p) - 1 if self.norm == 'linf' else torch.randn_like(p)
+        x = (p + self.eps * self._unit(t)).clamp(0, 1)
+        z, l, g = self._grad(x)
+        robust = z.argmax(1) == self.y
+        x_best, x_adv, g_best, l_best = x.clone(), x.clone(), g.clone(), l.clone()
+        step = torch.full((len(p),) + self.view[1:], 2. * self.eps, device=p.device)
+        x_old, losses = x.clone(), torch.zeros(steps, len(p), device=p.device)
+        k, since, n_min, decr = max(int(.22 * steps), 1), 0, max(int(.06 * steps), 1), max(int(.03 * steps), 1)
+        l_last, reduced_last = l_best.clone(), torch.ones_like(l_best)
+        for i in range(steps):
+            with torch.no_grad():
+                mom, x_old, a = x - x_old, x.clone(), (.75 if i > 0 else 1.)
+                x1 = self._proj(x + step * (g.sign() if self.norm == 'linf' else self._unit(g)))
+                x = self._proj(x + (x1 - x) * a + mom * (1 - a))
+            z, l, g = self._grad(x)
+            fooled = z.argmax(1) != self.y
+            robust &= ~fooled; x_adv[fooled] = x[fooled]
+            losses[i] = l
+            up = l > l_best
+            x_best[up], g_best[up], l_best[up] = x[up], g[up], l[up]
+            since += 1
+            if since == k:
+                osc = torch.max(_oscillating(losses, i, k, self.rho), (1 - reduced_last) * (l_last >= l_best).float())
+                reduced_last, l_last, r = osc.clone(), l_best.clone(), osc > 0
+                step[r] /= 2.; x[r] = x_best[r]; g[r] = g_best[r]
+                k, since = max(k - decr, n_min), 0
+        return x_adv, robust
+
+# %% ../nbs/04_adversarial.ipynb #036d0a86
+APGD_LOSSES = ('ce', 'dlr', 'dlr-t')
+
+def apgd(model:nn.Module, # Returns logits (batch, classes)
+         x:torch.Tensor, # Inputs as the model receives them (normalized or not)
+         y:torch.Tensor, # True labels
+         eps:float, # Radius in pixel units ([0, 1] images)
+         loss:str='ce', # 'ce' (APGD-CE), 'dlr' (APGD-DLR) or 'dlr-t' (APGD-T, targeted DLR)
+         steps:int=100, # Iterations per run (the reference's 100)
+         restarts:int=1, # Random restarts (per target class for 'dlr-t'), each on the points still robust
+         n_target_classes:int=9, # APGD-T: targets ranked 2..n+1 by the clean logits (capped at classes - 1)
+         norm:str='linf', # 'linf' or 'l2'
+         mean=None, std=None, # Normalization of `x`; None: `x` must already be in [0, 1]
+        ) -> torch.Tensor:
+    "AutoPGD (Croce & Hein 2020) as in AutoAttack's reference code; returns the batch with every point it broke replaced by its adversarial example."
+    _check_attack(x, y, eps, None, steps, norm)
+    if loss not in APGD_LOSSES: raise ValueError(f"loss must be one of {APGD_LOSSES}, got {loss!r}")
+    check_int(restarts, 'restarts', 1); check_int(n_target_classes, 'n_target_classes', 1)
+    kind, x, y = type(x), x.as_subclass(torch.Tensor), y.as_subclass(torch.Tensor)
+    if eps == 0: return x.detach().clone().as_subclass(kind)
+    space = PixelSpace(x, mean, std)
+    p = space.to_pixel(x.detach())
+    with eval_mode(model), torch.enable_grad():
+        f = lambda q: model_logits(model, space.to_model(q, x.dtype))
+        with torch.no_grad(): clean = f(p)
+        if loss == 'dlr-t' and clean.shape[1] < 4: raise ValueError(f"loss='dlr-t' needs at least 4 classes, the model has {clean.shape[1]}")
+        adv, robust = p.clone(), clean.argmax(1) == y
+        targets = range(2, min(n_target_classes, clean.shape[1] - 1) + 2) if loss == 'dlr-t' else [None]
+        for rank in targets:
+            for _ in range(restarts):
+                idx = robust.nonzero().flatten()
+                if not len(idx): break
+                if rank is None: lf = _dlr if loss == 'dlr' else (lambda z, t: F.cross_entropy(z, t, reduction='none'))
+                else: tgt = clean[idx].sort(1)[1][:, -rank]; lf = lambda z, t, tgt=tgt: _dlr_targeted(z, t, tgt)
+                xa, still = _APGDRun(f, p[idx], y[idx], eps, norm, steps, lf)()
+                broke = idx[~still]
+                adv[broke], robust[broke] = xa[~still], False
+    return space.to_model(adv, x.dtype).detach().as_subclass(kind)
 
 # %% ../nbs/04_adversarial.ipynb #618a2f3e
 METHODS = ('fgsm_rs', 'nfgsm', 'pgd', 'trades')

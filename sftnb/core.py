@@ -11,7 +11,7 @@ from pathlib import Path
 
 # %% auto #0
 __all__ = ['check_int', 'check_range', 'set_seed', 'seeded', 'get_device', 'cache_dir', 'atomic_write', 'file_hash', 'json_safe',
-           'wilson_interval', 'flatten_dict']
+           'wilson_interval', 'bootstrap_interval', 'flatten_dict']
 
 # %% ../nbs/00_core.ipynb #24d69998
 def _bounds(lo, hi, lo_open=False, hi_open=False, whole=False) -> str:
@@ -184,6 +184,24 @@ def wilson_interval(k:int, # Successes (e.g. correctly classified images)
     centre = (2 * n * p + z * z) / (2 * (n + z * z))
     half = z * math.sqrt(4 * n * p * (1 - p) + z * z) / (2 * (n + z * z))
     return max(0.0, centre - half), min(1.0, centre + half)
+
+# %% ../nbs/00_core.ipynb #035de46b
+def bootstrap_interval(values, # One number per image (e.g. per-image accuracy, or a paired difference)
+                       confidence:float=0.95, # Coverage of the interval, in (0, 1)
+                       n_resamples:int=2000, # Bootstrap resamples
+                       seed:int=0, # Seed of the resampling
+                      ) -> tuple[float, float]:
+    "Percentile-bootstrap interval (lower, upper) for the mean of `values`, resampling them with replacement."
+    import numpy as np
+    v = np.asarray(values, dtype=np.float64).ravel()
+    if v.size == 0: raise ValueError("bootstrap_interval needs at least one value, got none")
+    if not np.isfinite(v).all(): raise ValueError(f"values must be finite numbers, got {v[~np.isfinite(v)][:3].tolist()}")
+    check_range(confidence, 'confidence', 0, 1, lo_open=True, hi_open=True)
+    check_int(n_resamples, 'n_resamples', 1)
+    rng = np.random.default_rng(seed)
+    means = np.concatenate([v[rng.integers(0, v.size, (min(500, n_resamples - i), v.size))].mean(1) for i in range(0, n_resamples, 500)])
+    lo, hi = np.quantile(means, [(1 - confidence) / 2, (1 + confidence) / 2])
+    return float(lo), float(hi)
 
 # %% ../nbs/00_core.ipynb #4e53a78b
 def flatten_dict(d:dict, # Nested dicts

@@ -6,24 +6,27 @@ Docs: https://sftnb.github.io/sftnb/evaluate.html.md"""
 
 # %% ../nbs/05_evaluate.ipynb #b2c6f11c
 from __future__ import annotations
-import json, time, datetime
+import json, time, datetime, hashlib, warnings, copy
 from functools import partial
 from pathlib import Path
 import numpy as np, pandas as pd, torch
+import torch.nn.functional as F
+from torch import nn
 from fasttransform.transform import compose_tfms
 from fastai.torch_core import to_device
 from fastai.vision.core import PILImage
 from fasttransform import Transform
 from fastprogress.fastprogress import progress_bar
-from .core import seeded, atomic_write, json_safe, check_int, check_range
+from .core import seeded, atomic_write, json_safe, check_int, check_range, wilson_interval, bootstrap_interval
 from .augment import COMMON, Corrupt, corruption_names
 from .data import norm_kwargs
-from .adversarial import pgd, fgsm, eval_mode, model_logits
+from .adversarial import PixelSpace, pgd, fgsm, apgd, eval_mode, model_logits
 
 # %% auto #0
 __all__ = ['classification_metrics', 'calibration_metrics', 'corruption_errors', 'shifted_dl', 'EvalItems', 'RobustnessReport',
-           'clean_part', 'adversarial_part', 'corruption_part', 'shift_part', 'read_baseline', 'robustness_report',
-           'compare_reports', 'plot_reports']
+           'clean_part', 'apgd_ce_t', 'adversarial_part', 'masking_part', 'corruption_part', 'shift_part',
+           'read_baseline', 'robustness_report', 'paired_differences', 'compare_reports', 'plot_reports',
+           'fit_temperature', 'TemperatureScaled', 'Calibration', 'calibrate']
 
 # %% ../nbs/05_evaluate.ipynb #512ef662
 def _confusion(y, p, n_classes):
@@ -88,21 +91,36 @@ def _same_corruptions(acc, base_acc):
             raise ValueError(f"the baseline report was measured on other corruption {k}: {list(base_acc[k])}, this one on {list(acc[k])}; "
                              "CE compares the same corruptions and severities")
 
+def _is_full_grid(acc) -> bool:
+    "Were the 15 common corruptions measured at all 5 severities (the grid on which mCE is defined)?"
+    return sorted(acc['names']) == sorted(COMMON) and sorted(acc['severities']) == [1, 2, 3, 4, 5]
+
 def corruption_errors(acc, # Model: {'names', 'severities', 'accuracy' (names x severities)} as in a report's 'corruptions'
                       clean_acc:float, # Model's clean accuracy
                       base_acc, # The same for the baseline model
                       base_clean_acc:float, # Baseline's clean accuracy
+                      min_base_error:float=0.02, # Corruptions on which the baseline's mean error is below this are left out (with a warning)
                      ) -> dict:
-    "Corruption error CE and relative CE per corruption and their means, mCE and relative mCE (Hendrycks & Dietterich 2019), as ratios (x100 for the paper's %)."
+    "CE and relative CE per corruption (Hendrycks & Dietterich 2019) and their means: `mce`/`relative_mce` on the full 15 x 5 grid, else `corruption_error`/`relative_corruption_error`."
     _same_corruptions(acc, base_acc)
+    check_range(min_base_error, 'min_base_error', 0, 1)
     E, Eb = 1 - np.asarray(acc['accuracy'], float), 1 - np.asarray(base_acc['accuracy'], float)
-    ce, rel = {}, {}
+    ce, rel, excluded = {}, {}, []
     for i, name in enumerate(acc['names']):
+        if Eb[i].mean() < min_base_error:
+            excluded.append(name); ce[name] = rel[name] = None
+            warnings.warn(f"the baseline's error under {name} is {Eb[i].mean():.4f} (below min_base_error={min_base_error}): "
+                          f"its CE would be a ratio of noise, so {name} is left out of the mean corruption error")
+            continue
         d, dr = Eb[i].sum(), (Eb[i] - (1 - base_clean_acc)).sum()
-        ce[name] = float(E[i].sum() / d) if d > 0 else None
+        ce[name] = float(E[i].sum() / d)
         rel[name] = float((E[i] - (1 - clean_acc)).sum() / dr) if dr > 0 else None
-    mean = lambda d: float(np.mean(list(d.values()))) if d and all(v is not None for v in d.values()) else None
-    return {'ce': ce, 'mce': mean(ce), 'relative_ce': rel, 'relative_mce': mean(rel)}
+    mean = lambda d: float(np.mean([v for v in d.values() if v is not None])) if any(v is not None for v in d.values()) else None
+    full = _is_full_grid(acc) and not excluded
+    m, mr = mean(ce), (mean(rel) if all(v is not None for v in rel.values()) else None)
+    return {'ce': ce, 'relative_ce': rel, 'excluded': excluded, 'full_grid': full,
+            'mce': m if full else None, 'relative_mce': mr if full else None,
+            'corruption_error': m, 'relative_corruption_error': mr}
 
 # %% ../nbs/05_evaluate.ipynb #3866af41
 class _ImageFn(Transform):
@@ -123,13 +141,19 @@ def shifted_dl(dl, # A fastai `TfmdDL` (e.g. `dls.test`)
 # %% ../nbs/05_evaluate.ipynb #7003eecd
 def _check_args(eps, attack, steps, severities, n_max):
     eps = [check_range(e, 'eps', 0) for e in (eps if isinstance(eps, (list, tuple)) else [eps])]
-    if attack not in _ATTACKS: raise ValueError(f"attack must be 'pgd' or 'fgsm', got {attack!r}")   # `_ATTACKS`: below, with `adversarial_part`
-    check_int(steps, 'steps', 1); check_int(n_max, 'n_max', 1, none_ok=True)
+    if attack not in _ATTACKS: raise ValueError(f"attack must be one of {list(_ATTACKS)}, got {attack!r}")   # `_ATTACKS`: below, with `adversarial_part`
+    check_int(steps, 'steps', 1, none_ok=True); check_int(n_max, 'n_max', 1, none_ok=True)
     sev = [check_int(s, 'severities', 1, 5) for s in (severities if isinstance(severities, (list, tuple)) else [severities])]
     if not sev: raise ValueError("severities must name at least one of 1..5, got []")
     return eps, sev
 
 # %% ../nbs/05_evaluate.ipynb #d307a279
+def _item_id(item) -> str:
+    "An item's identity that survives moving the data folder: a path's last two parts (class folder / file), else its text; a table row joins its fields."
+    if isinstance(item, pd.Series): return '|'.join(_item_id(v) for v in item.tolist())
+    if isinstance(item, Path) or (isinstance(item, str) and '/' in item): return '/'.join(Path(item).parts[-2:])
+    return str(item)
+
 class EvalItems:
     "A fastai `TfmdDL`'s items, decoded and resized once, then batched (optionally corrupted) exactly as `dl` / `corrupted_dl(dl, ...)` would."
     def __init__(self, dl, # A fastai `TfmdDL` of labelled images (e.g. `dls.test`)
@@ -143,6 +167,9 @@ class EvalItems:
         fs = [f for f in dl.after_item.fs if not isinstance(f, Corrupt)]
         self.pre, self.post = [f for f in fs if f.order < Corrupt.order], [f for f in fs if f.order >= Corrupt.order]
         self.items = [compose_tfms(dl.create_item(i), self.pre, split_idx=self.split_idx) for i in idxs]
+        src = getattr(dl.dataset, 'items', None)
+        ids = [str(i) if src is None else _item_id(src.iloc[i] if hasattr(src, 'iloc') else src[i]) for i in idxs]
+        self.fingerprint = hashlib.sha1('\n'.join(ids).encode()).hexdigest()[:16]   # which images, in which order (to pair two reports)
     def batches(self, corruption=None, severity=None, seed=0):
         "Yield (x, y) batches on the device; with `corruption`, every image is corrupted once, as `Corrupt` does."
         tfms = ([Corrupt(corruption, severity, seed)] if corruption else []) + self.post
@@ -152,6 +179,12 @@ class EvalItems:
             b = to_device(self.dl.create_batch(self.dl.before_batch(b)), self.device)
             x, y = self.dl.after_batch(b)[:2]
             yield x, y
+    def subset(self, keep) -> EvalItems:
+        "The same images restricted to those where `keep` (a boolean per image) is true, in the same order."
+        keep = np.asarray(keep, bool)
+        if len(keep) != len(self.items): raise ValueError(f"keep must have one entry per image ({len(self.items)}), got {len(keep)}")
+        sub = copy.copy(self); sub.items = [it for it, k in zip(self.items, keep) if k]
+        return sub
     def __len__(self): return len(self.items)
 
 def _predict(model, batches, n_classes):
@@ -165,12 +198,42 @@ def _predict(model, batches, n_classes):
     if not out: raise ValueError("the DataLoader yielded no batches")
     return torch.cat(out).double(), torch.cat(ys).long()
 
-def _acc(logits, y): return float((logits.argmax(1) == y).double().mean())
+def _bits(correct) -> str:
+    "Per-image correctness as a string of '0'/'1' (compact in JSON, in the items' order)."
+    return ''.join('1' if c else '0' for c in np.asarray(correct).ravel())
+
+def _unbits(s:str) -> np.ndarray: return np.frombuffer(s.encode('ascii'), np.uint8).astype(np.float64) - 48
+
+def _scored(logits, y) -> dict:
+    "{'accuracy', 'accuracy_ci' (Wilson, 95%), 'correct' (per image)} for predictions `logits` of labels `y`."
+    ok = (logits.argmax(1) == y).numpy()
+    return {'accuracy': float(ok.mean()), 'accuracy_ci': list(wilson_interval(int(ok.sum()), len(ok))), 'correct': _bits(ok)}
 
 # %% ../nbs/05_evaluate.ipynb #929c13ae
+def _per_image(d:dict) -> dict:
+    "(part, metric, setting) -> one value per image for every accuracy in report data `d`: 0/1, or the share of settings survived for a mean."
+    out = {('clean', 'accuracy', ''): _unbits(d['clean']['correct'])}
+    for e, s in zip(d['adversarial']['eps'], d['adversarial']['correct']): out[('adversarial', 'accuracy', f'eps={e:g}')] = _unbits(s)
+    cr = d['corruptions']
+    for name, row in zip(cr['names'], cr['correct']):
+        cells = [_unbits(s) for s in row]
+        out.update({('corruption', 'accuracy', f'{name}/{sev}'): c for sev, c in zip(cr['severities'], cells)})
+        out[('corruption', 'mean_accuracy', name)] = np.mean(cells, 0)
+    if cr['names']: out[('corruption', 'mean_accuracy', 'all')] = np.mean([_unbits(s) for row in cr['correct'] for s in row], 0)
+    out.update({('shifted', 'accuracy', name): _unbits(s['correct']) for name, s in d['shifted'].items()})
+    return out
+
+def _interval(key, v, seed=0) -> tuple:
+    "95% interval of an accuracy from its per-image values: Wilson for a proportion, a bootstrap over images for a mean of several."
+    return wilson_interval(int(v.sum()), len(v)) if key[1] == 'accuracy' else bootstrap_interval(v, seed=seed)
+
+def _ce_keys(b:dict) -> tuple:
+    "The names of the mean corruption errors: mCE on the paper's full grid, else what they are."
+    return ('mce', 'relative_mce') if b.get('full_grid') else ('corruption_error', 'relative_corruption_error')
+
 class RobustnessReport:
     "The results of `robustness_report`: nested plain data (`.data`), with a tidy summary, JSON round trip and plots."
-    VERSION = 1
+    VERSION = 2  # 2: intervals and per-image results
     def __init__(self, data:dict): self.data = data
     def __getitem__(self, k): return self.data[k]
     def __eq__(self, other): return isinstance(other, RobustnessReport) and self.data == other.data
@@ -183,19 +246,24 @@ class RobustnessReport:
     def classes(self): return self.data['meta']['classes']
     def __repr__(self):
         c, m = self.data['clean'], self.data['meta']
-        s = f"RobustnessReport({m['n']} images, {len(self.classes)} classes: accuracy {c['accuracy']:.4f}, ECE {self.data['calibration']['ece']:.4f}"
+        lo, hi = c['accuracy_ci']
+        s = f"RobustnessReport({m['n']} images, {len(self.classes)} classes: accuracy {c['accuracy']:.4f} [{lo:.3f}, {hi:.3f}], ECE {self.data['calibration']['ece']:.4f}"
         adv = self.data['adversarial']
         if adv['eps']: s += ', ' + ', '.join(f"{m['attack']}@{e:g} {a:.3f}" for e, a in zip(adv['eps'], adv['accuracy']))
         if self.data['corruptions']['names']: s += f", mean corruption accuracy {self.data['corruptions']['mean_accuracy']:.3f}"
+        if self.data['suspicious']: s += f"; SUSPICIOUS (gradient masking?): {', '.join(self.data['suspicious'])}"
         return s + ')'
 
     def summary(self) -> pd.DataFrame:
-        "One row per metric: part, metric, setting ('' when none) and value."
-        d, rows = self.data, []
-        add = lambda part, metric, setting, value: rows.append((part, metric, setting, value))
+        "One row per metric: part, metric, setting ('' when none), value, and for accuracies their 95% interval (lower, upper)."
+        d, rows, per = self.data, [], _per_image(self.data)
+        def add(part, metric, setting, value, ci=None):
+            key = (part, metric, setting)
+            if ci is None and key in per: ci = _interval(key, per[key], d['meta']['seed'])
+            rows.append((part, metric, setting, value, *(ci or (np.nan, np.nan))))
         c = d['clean']
         add('clean', 'accuracy', '', c['accuracy'])
-        add('clean', f"top{c['top_k']}_accuracy", '', c['top_k_accuracy'])
+        add('clean', f"top{c['top_k']}_accuracy", '', c['top_k_accuracy'], c['top_k_accuracy_ci'])
         for avg in ('macro', 'weighted'):
             for k in ('precision', 'recall', 'f1'): add('clean', f'{avg}_{k}', '', c[avg][k])
         for cls, f1 in zip(self.classes, c['per_class']['f1']): add('clean', 'f1', f'class={cls}', f1)
@@ -205,31 +273,35 @@ class RobustnessReport:
         for i, name in enumerate(cr['names']):
             for s, a in zip(cr['severities'], cr['accuracy'][i]): add('corruption', 'accuracy', f'{name}/{s}', a)
             add('corruption', 'mean_accuracy', name, float(np.mean(cr['accuracy'][i])))
-        if cr['names']: add('corruption', 'mean_accuracy', 'all', cr['mean_accuracy'])
+        if cr['names']: add('corruption', 'mean_accuracy', 'all', cr['mean_accuracy'], cr['mean_accuracy_ci'])
         if d.get('baseline'):
             b = d['baseline']
             for name in cr['names']: add('corruption', 'ce', name, b['ce'][name]); add('corruption', 'relative_ce', name, b['relative_ce'][name])
-            add('corruption', 'mce', '', b['mce']); add('corruption', 'relative_mce', '', b['relative_mce'])
+            for k in _ce_keys(b): add('corruption', k, '', b[k])
         for name, s in d['shifted'].items(): add('shifted', 'accuracy', name, s['accuracy'])
-        return pd.DataFrame(rows, columns=['part', 'metric', 'setting', 'value'])
+        for name, ch in d['checks'].items(): add('checks', name, 'passed', float(ch['passed']))
+        return pd.DataFrame(rows, columns=['part', 'metric', 'setting', 'value', 'lower', 'upper'])
 
     def per_class(self) -> pd.DataFrame:
         "Precision, recall, F1 and support per class."
         return pd.DataFrame(self.data['clean']['per_class'], index=pd.Index(self.classes, name='class'))
 
     def headline(self) -> dict:
-        "The numbers to put in `metrics.json`: clean_acc, topk, macro_f1, ece, nll, brier, adv_acc@eps, mean_corruption_acc, mce / relative_mce (with a baseline), shift_acc@name."
+        "The numbers for `metrics.json`: clean_acc, topk, macro_f1, ece, nll, brier, adv_acc@eps, mean_corruption_acc, mce (or corruption_error), shift_acc@name; each accuracy `k` with its 95% interval as `k_ci`."
         d = self.data
-        h = {'clean_acc': d['clean']['accuracy'], f"top{d['clean']['top_k']}_acc": d['clean']['top_k_accuracy'], 'macro_f1': d['clean']['macro']['f1'],
+        h = {'clean_acc': d['clean']['accuracy'], 'clean_acc_ci': d['clean']['accuracy_ci'],
+             f"top{d['clean']['top_k']}_acc": d['clean']['top_k_accuracy'], 'macro_f1': d['clean']['macro']['f1'],
              'ece': d['calibration']['ece'], 'nll': d['calibration']['nll'], 'brier': d['calibration']['brier']}
-        h.update({f'adv_acc@{e:g}': a for e, a in zip(d['adversarial']['eps'], d['adversarial']['accuracy'])})
-        if d['corruptions']['names']: h['mean_corruption_acc'] = d['corruptions']['mean_accuracy']
-        if d.get('baseline'): h['mce'], h['relative_mce'] = d['baseline']['mce'], d['baseline']['relative_mce']
-        h.update({f'shift_acc@{k}': v['accuracy'] for k, v in d['shifted'].items()})
+        for e, a, ci in zip(d['adversarial']['eps'], d['adversarial']['accuracy'], d['adversarial']['accuracy_ci']):
+            h[f'adv_acc@{e:g}'], h[f'adv_acc@{e:g}_ci'] = a, ci
+        if d['corruptions']['names']: h['mean_corruption_acc'], h['mean_corruption_acc_ci'] = d['corruptions']['mean_accuracy'], d['corruptions']['mean_accuracy_ci']
+        if d.get('baseline'): h.update({k: d['baseline'][k] for k in _ce_keys(d['baseline'])})
+        for k, v in d['shifted'].items(): h[f'shift_acc@{k}'], h[f'shift_acc@{k}_ci'] = v['accuracy'], v['accuracy_ci']
+        if d['checks']: h['suspicious'] = d['suspicious']
         return h
 
     def with_baseline(self, baseline, name:str='baseline') -> RobustnessReport:
-        "A copy of this report with corruption errors (CE, mCE, relative mCE) against `baseline` (a report or its JSON file)."
+        "A copy of this report with corruption errors against `baseline` (a report or its JSON file): CE per corruption and their mean (mCE on the full grid)."
         if not isinstance(baseline, RobustnessReport): baseline = RobustnessReport.from_json(baseline)
         if not self.data['corruptions']['names']: raise ValueError("this report measured no corruptions, so it has no corruption errors")
         ce = corruption_errors(self.data['corruptions'], self.data['clean']['accuracy'], baseline.data['corruptions'], baseline.data['clean']['accuracy'])
@@ -247,8 +319,11 @@ class RobustnessReport:
         path = Path(path)
         if not path.is_file(): raise FileNotFoundError(f"no report at {path}")
         data = json.loads(path.read_text())
-        if not isinstance(data, dict) or data.get('version') != cls.VERSION:
-            raise ValueError(f"{path} is not a RobustnessReport JSON file of version {cls.VERSION}")
+        if not isinstance(data, dict) or 'version' not in data or 'meta' not in data:
+            raise ValueError(f"{path} is not a RobustnessReport JSON file")
+        if data['version'] != cls.VERSION:
+            raise ValueError(f"{path} is a RobustnessReport of version {data['version']}, written by another sftnb; this one reads version {cls.VERSION} "
+                             "(it has per-image results and intervals): run robustness_report again")
         return cls(data)
 
 # %% ../nbs/05_evaluate.ipynb #0d73a55b
@@ -264,7 +339,7 @@ def _reliability(ax, cal, title='reliability'):
     ax.legend(loc='upper left', fontsize=8)
 
 def _plot_report(self:RobustnessReport, figsize=(11, 8)):
-    "One figure: reliability diagram, accuracy vs eps, corruption heat map, per-class F1."
+    "One figure: reliability diagram, accuracy vs eps (with its 95% band), corruption heat map, per-class F1."
     import matplotlib.pyplot as plt
     d = self.data
     fig, axs = plt.subplots(2, 2, figsize=figsize)
@@ -272,7 +347,9 @@ def _plot_report(self:RobustnessReport, figsize=(11, 8)):
     adv, ax = d['adversarial'], axs[0, 1]
     if adv['eps']:
         ax.plot(adv['eps'], adv['accuracy'], 'o-')
+        ax.fill_between(adv['eps'], *np.array(adv['accuracy_ci']).T, alpha=.2, label='95% interval'); ax.legend(fontsize=8)
         ax.set(xlabel='eps (pixel units)', ylabel='accuracy', ylim=(0, 1.02), title=f"{d['meta']['attack']}-{d['meta']['steps']} accuracy")
+        if d['suspicious']: ax.set_title(f"{ax.get_title()}\nsuspicious: {', '.join(d['suspicious'])}", color='tab:red')
     else: ax.set_axis_off(); ax.set_title('no adversarial evaluation')
     cr, ax = d['corruptions'], axs[1, 0]
     if cr['names']:
@@ -300,35 +377,111 @@ def clean_part(model, # Returns logits (batch, classes)
                n_bins:int=15, # Calibration bins
                tick=_noop, # Called with a label before the measurement
               ) -> dict:
-    "{'clean': `classification_metrics` with top-k accuracy, 'calibration': `calibration_metrics`}, from one pass over the clean images."
+    "{'clean': `classification_metrics` with intervals, per-image results and top-k accuracy, 'calibration': `calibration_metrics`}, from one pass."
     tick('clean')
     logits, y = _predict(model, items.batches(), n_classes)
     k = min(top_k, n_classes)
     clean = classification_metrics(y.numpy(), logits.argmax(1).numpy(), n_classes)
-    clean.update(top_k=k, top_k_accuracy=float((logits.topk(k, 1).indices == y[:, None]).any(1).double().mean()))
+    topk = (logits.topk(k, 1).indices == y[:, None]).any(1)
+    clean.update(_scored(logits, y), n=len(y), top_k=k, top_k_accuracy=float(topk.double().mean()),
+                 top_k_accuracy_ci=list(wilson_interval(int(topk.sum()), len(y))))
     return {'clean': clean, 'calibration': calibration_metrics(logits.softmax(1).numpy(), y.numpy(), n_bins)}
 
 # %% ../nbs/05_evaluate.ipynb #f8b3d906
-_ATTACKS = {'pgd': pgd, 'fgsm': fgsm}
+def apgd_ce_t(model, x, y, eps, steps=100, **kw):
+    "AutoAttack's white-box pair: APGD-CE, then APGD-T on the points it left; an image is robust only if it survives both."
+    return apgd(model, apgd(model, x, y, eps, 'ce', steps, **kw), y, eps, 'dlr-t', steps, **kw)
+
+_ATTACKS = {'pgd': pgd, 'fgsm': fgsm, 'apgd': apgd_ce_t}
+_STEPS = {'pgd': 20, 'fgsm': 1, 'apgd': 100}   # default steps of each attack
 
 def adversarial_part(model, # Returns logits (batch, classes)
                      items:EvalItems, # The images
                      n_classes:int, # Number of classes
                      eps=(0, 0.03, 0.05, 0.1), # Attack radii in pixel units (0: clean)
-                     attack:str='pgd', # 'pgd' (one random start, step eps/4) or 'fgsm'
-                     steps:int=20, # PGD steps
+                     attack:str='pgd', # 'pgd' (one random start, step eps/4), 'fgsm' or 'apgd' (APGD-CE + APGD-T)
+                     steps:int=None, # Attack iterations; default 20 for 'pgd', 100 for 'apgd'
                      norm:str='linf', # 'linf' or 'l2'
                      norm_kw:dict=None, # `mean=`/`std=` of the images' normalization (`norm_kwargs(dl)`)
                      tick=_noop, # Called with a label before each radius
                     ) -> dict:
-    "{'adversarial': {'eps', 'accuracy'}}: accuracy on adversarial examples of every image, one radius at a time."
-    kw = dict(norm=norm, **(norm_kw or {}), **({'steps': steps} if attack == 'pgd' else {}))
-    acc = []
+    "{'adversarial': {'eps', 'accuracy', 'accuracy_ci', 'correct'}}: accuracy on adversarial examples of every image, one radius at a time."
+    kw = dict(norm=norm, **(norm_kw or {}), **({'steps': steps or _STEPS[attack]} if attack != 'fgsm' else {}))
+    res = []
     for e in eps:
         tick(f'{attack} eps={e:g}')
         z, t = _predict(model, ((_ATTACKS[attack](model, x, y, e, **kw), y) for x, y in items.batches()), n_classes)
-        acc.append(_acc(z, t))
-    return {'adversarial': {'eps': list(eps), 'accuracy': acc}}
+        res.append(_scored(z, t))
+    return {'adversarial': {'eps': list(eps), **{k: [r[k] for r in res] for k in ('accuracy', 'accuracy_ci', 'correct')}}}
+
+# %% ../nbs/05_evaluate.ipynb #8f535ebf
+def _slack(n): return max(2, 0.01 * n)   # images: what counts as noise in a check
+
+def _zero_grad_share(model, items, norm_kw) -> float:
+    "Share of images whose input gradient of the cross-entropy is exactly zero at the clean point."
+    zero, n = 0, 0
+    with eval_mode(model), torch.enable_grad():
+        for x, y in items.batches():
+            x = x.as_subclass(torch.Tensor).detach().requires_grad_(True)
+            g, = torch.autograd.grad(F.cross_entropy(model_logits(model, x), y.as_subclass(torch.Tensor), reduction='sum'), x)
+            zero += int((g.flatten(1).abs().amax(1) == 0).sum()); n += len(x)
+    return zero / max(n, 1)
+
+def _noise_acc(model, items, e, norm, norm_kw, n_classes) -> float:
+    "Accuracy under random noise of radius `e` in pixel space: uniform in the L-inf ball, or a random direction of L2 length `e`."
+    def noisy():
+        for x, y in items.batches():
+            sp = PixelSpace(x.as_subclass(torch.Tensor), **(norm_kw or {}))
+            p = sp.to_pixel(x.as_subclass(torch.Tensor))
+            d = torch.empty_like(p).uniform_(-e, e) if norm == 'linf' else torch.randn_like(p)
+            if norm != 'linf': d = d / d.flatten(1).norm(dim=1).clamp_min(1e-12).view(-1, *[1] * (p.dim() - 1)) * e
+            yield sp.to_model((p + d).clamp(0, 1)), y
+    return _scored(*_predict(model, noisy(), n_classes))['accuracy']
+
+def masking_part(model, # Returns logits (batch, classes)
+                 items:EvalItems, # The images
+                 n_classes:int, # Number of classes
+                 adversarial:dict, # The report's 'adversarial' section (from `adversarial_part`)
+                 attack:str='pgd', # The attack that section used
+                 steps:int=None, # Its iterations (default as in `adversarial_part`)
+                 norm:str='linf', norm_kw:dict=None, # As in `adversarial_part`
+                 large_eps:float=None, # Radius at which accuracy must collapse; default 0.5 (L-inf) or 0.5 * sqrt(pixels) (L2)
+                 tick=_noop, # Called with a label before each measurement
+                ) -> dict:
+    "{'checks': {name: {'passed', ...figures}}, 'suspicious': [names of failed checks]}: the gradient-masking checks of Carlini et al. (2019)."
+    eps, acc, n = adversarial['eps'], adversarial['accuracy'], len(items)
+    steps = steps or _STEPS[attack]
+    top = max([e for e in eps if e > 0], default=None)
+    alive = _unbits(adversarial['correct'][eps.index(top)]) == 1 if top is not None else np.ones(n, bool)
+    def run(e, s):
+        "Per-image survival of the attack at radius `e` with `s` steps; only images that survived the largest radius are attacked again (the others are broken already)."
+        atk, kw = (pgd, {'alpha': e}) if attack == 'fgsm' and s > 1 else (_ATTACKS[attack], {})
+        if attack != 'fgsm' or s > 1: kw['steps'] = s
+        ok = np.zeros(n)
+        if alive.any():
+            sub = items.subset(alive)
+            ok[alive] = _unbits(_scored(*_predict(model, ((atk(model, x, y, e, norm=norm, **(norm_kw or {}), **kw), y) for x, y in sub.batches()), n_classes))['correct'])
+        return ok
+    order = np.argsort(eps)
+    rises = [float(acc[b] - acc[a]) for a, b in zip(order[:-1], order[1:])]
+    checks = {'monotone': {'passed': all(r * n <= _slack(n) for r in rises), 'largest_rise': max(rises, default=0.)}}
+    if large_eps is None: large_eps = 0.5 if norm == 'linf' else 0.5 * float(np.sqrt(next(items.batches())[0][0].numel()))
+    tick(f'{attack} eps={large_eps:g}')
+    big = float(run(large_eps, steps).mean())
+    checks['large_eps'] = {'passed': big < 0.1, 'eps': large_eps, 'accuracy': big}
+    if top is not None:
+        k = eps.index(top)
+        tick(f'{attack} eps={top:g}, {2 * steps} steps')   # for FGSM: PGD-2 with step eps, a stronger attack of the same kind
+        strong = run(top, 2 * steps)
+        newly = int((alive & (strong == 0)).sum())
+        checks['more_steps'] = {'passed': newly <= _slack(n), 'eps': top, 'steps': 2 * steps, 'accuracy': float(strong.mean()), 'newly_broken': newly}
+        tick(f'noise eps={top:g}')
+        noise = _noise_acc(model, items, top, norm, norm_kw, n_classes)
+        checks['noise'] = {'passed': noise * n >= acc[k] * n - _slack(n), 'eps': top, 'accuracy': noise}
+    tick('input gradients')
+    zero = _zero_grad_share(model, items, norm_kw)
+    checks['zero_gradients'] = {'passed': zero == 0, 'share': zero}
+    return {'checks': checks, 'suspicious': [k for k, v in checks.items() if not v['passed']]}
 
 # %% ../nbs/05_evaluate.ipynb #685995a0
 def corruption_part(model, # Returns logits (batch, classes)
@@ -339,27 +492,29 @@ def corruption_part(model, # Returns logits (batch, classes)
                     seed:int=0, # Seed of the corruptions (with each image's content, as `Corrupt`)
                     tick=_noop, # Called with a label before each (corruption, severity)
                    ) -> dict:
-    "{'corruptions': {'names', 'severities', 'accuracy' (names x severities), 'mean_accuracy'}}."
+    "{'corruptions': {'names', 'severities', 'accuracy', 'accuracy_ci', 'correct' (names x severities), 'mean_accuracy' with a bootstrap 'mean_accuracy_ci'}}."
     names, severities = list(names), list(severities)
-    acc = np.zeros((len(names), len(severities)))
+    res = [[None] * len(severities) for _ in names]
     for i, name in enumerate(names):
         for j, s in enumerate(severities):
             tick(f'{name}/{s}')
-            z, t = _predict(model, items.batches(name, s, seed), n_classes)
-            acc[i, j] = _acc(z, t)
-    return {'corruptions': {'names': names, 'severities': severities, 'accuracy': acc.tolist(), 'mean_accuracy': float(acc.mean()) if names else None}}
+            res[i][j] = _scored(*_predict(model, items.batches(name, s, seed), n_classes))
+    per_image = np.mean([_unbits(r['correct']) for row in res for r in row], 0) if names else None   # share of settings each image survives
+    return {'corruptions': {'names': names, 'severities': severities, **{k: [[r[k] for r in row] for row in res] for k in ('accuracy', 'accuracy_ci', 'correct')},
+                            'mean_accuracy': float(per_image.mean()) if names else None,
+                            'mean_accuracy_ci': list(bootstrap_interval(per_image, seed=seed)) if names else None}}
 
 def shift_part(model, # Returns logits (batch, classes)
                shifted:dict, # Name -> DataLoader (any iterable of (x, y) batches)
                n_classes:int, # Number of classes
                tick=_noop, # Called with a label before each DataLoader
               ) -> dict:
-    "{'shifted': {name: {'accuracy', 'n'}}}: accuracy on each extra DataLoader."
+    "{'shifted': {name: {'accuracy', 'accuracy_ci', 'correct', 'n'}}}: accuracy on each extra DataLoader."
     out = {}
     for name, sdl in (shifted or {}).items():
         tick(f'shifted {name}')
         z, t = _predict(model, ((x, y) for x, y, *_ in sdl), n_classes)
-        out[name] = {'accuracy': _acc(z, t), 'n': len(t)}
+        out[name] = {**_scored(z, t), 'n': len(t)}
     return {'shifted': out}
 
 # %% ../nbs/05_evaluate.ipynb #571bde54
@@ -376,7 +531,7 @@ def read_baseline(baseline, # A RobustnessReport, the path of its JSON file, or 
 
 def _model_and_dl(learn, dl):
     "The model to evaluate and the DataLoader to evaluate it on (the test set if there is one, else the validation set)."
-    model = getattr(learn, 'model', learn)
+    model = learn if isinstance(learn, nn.Module) else learn.model   # a module with a `.model` attribute is still the model
     if dl is None:
         if not hasattr(learn, 'dls'): raise ValueError("pass dl= when evaluating a bare model")
         dl = getattr(learn.dls, 'test', None)
@@ -407,8 +562,9 @@ def robustness_report(learn, # A Learner (or a bare model, with `dl` given) to e
                       dl=None, # A fastai TfmdDL of labelled images; default `learn.dls.test` if present, else `learn.dls.valid`
                       *,
                       eps=(0, 0.03, 0.05, 0.1), # Attack radii in pixel units (0: clean)
-                      attack:str='pgd', # 'pgd' or 'fgsm'
-                      steps:int=20, # PGD steps (alpha = eps/4, one random start)
+                      attack:str='pgd', # 'pgd', 'fgsm' or 'apgd' (AutoAttack's APGD-CE + APGD-T)
+                      steps:int=None, # Attack iterations; default 20 for 'pgd' (alpha = eps/4, one random start), 100 for 'apgd'
+                      checks:bool=True, # Run the gradient-masking checks (`masking_part`) when eps is given
                       norm:str='linf', # 'linf' or 'l2'
                       corruptions='common', # 'common' (15), 'all' (19), a list or comma-separated names, or None
                       severities=(1, 2, 3, 4, 5), # Corruption severities
@@ -423,6 +579,7 @@ def robustness_report(learn, # A Learner (or a bare model, with `dl` given) to e
     "Measure a classifier the way the robustness literature does: clean quality, calibration, adversarial, corruption and shift accuracy."
     t_start = time.perf_counter()
     eps, severities = _check_args(eps, attack, steps, severities, n_max)
+    steps = 1 if attack == 'fgsm' else steps or _STEPS[attack]
     names = corruption_names(corruptions)
     baseline = read_baseline(baseline, names, severities)  # checked before the work, not after
     model, dl = _model_and_dl(learn, dl)
@@ -436,46 +593,79 @@ def robustness_report(learn, # A Learner (or a bare model, with `dl` given) to e
         idxs = np.arange(n_total) if n_max is None or n_max >= n_total else np.sort(np.random.default_rng(seed).choice(n_total, n_max, replace=False))
         items = EvalItems(dl, idxs.tolist(), device)
         classes = _class_names(learn, dl, model, items)
-        ticks = _Ticks(1 + len(eps) + len(names) * len(severities) + len(shifted or {}), progress)
+        check = checks and any(e > 0 for e in eps)
+        ticks = _Ticks(1 + len(eps) + 4 * check + len(names) * len(severities) + len(shifted or {}), progress)
         for key, part in parts.items():
             data.update(part(model, items, len(classes), tick=ticks)); timing[key] = time.perf_counter() - t0; t0 = time.perf_counter()
+            if key == 'adversarial':
+                data.update(masking_part(model, items, len(classes), data['adversarial'], attack, steps, norm, norm_kw, tick=ticks) if check
+                            else {'checks': {}, 'suspicious': []})
+                timing['checks'] = time.perf_counter() - t0; t0 = time.perf_counter()
         data.update(shift_part(model, shifted, len(classes), tick=ticks)); timing['shifted'] = time.perf_counter() - t0
         ticks.close()
     timing['total'] = time.perf_counter() - t_start
-    meta = {'n': len(idxs), 'n_total': n_total, 'n_max': n_max, 'seed': seed, 'device': str(device), 'classes': classes,
-            'attack': attack, 'steps': 1 if attack == 'fgsm' else steps, 'norm': norm, 'alpha': 'eps' if attack == 'fgsm' else 'eps/4',
-            'normalized': bool(norm_kw), 'created': datetime.datetime.now().astimezone().isoformat(timespec='seconds'), 'timing': timing}
+    meta = {'n': len(idxs), 'n_total': n_total, 'n_max': n_max, 'seed': seed, 'items': items.fingerprint, 'device': str(device), 'classes': classes,
+            'attack': attack, 'steps': steps, 'norm': norm, 'alpha': {'fgsm': 'eps', 'pgd': 'eps/4', 'apgd': '2*eps, halved adaptively'}[attack],
+            'normalized': bool(norm_kw), 'intervals': 'accuracy: Wilson 95%; mean over settings: percentile bootstrap over images (2000 resamples)',
+            'created': datetime.datetime.now().astimezone().isoformat(timespec='seconds'), 'timing': timing}
     data = {'version': RobustnessReport.VERSION, 'meta': meta, **data, 'baseline': None}
     report = RobustnessReport(json.loads(json.dumps(json_safe(data), allow_nan=False)))
     return report.with_baseline(baseline) if baseline is not None else report
 
 # %% ../nbs/05_evaluate.ipynb #bfcbf936
+def _as_reports(reports) -> dict:
+    if not isinstance(reports, dict) or not reports: raise ValueError("reports must be a non-empty dict of name -> RobustnessReport")
+    return {k: r if isinstance(r, RobustnessReport) else RobustnessReport.from_json(r) for k, r in reports.items()}
+
+def paired_differences(report:RobustnessReport, # The report to compare
+                       reference:RobustnessReport, # The one to compare it with, measured on the same images
+                       confidence:float=0.95, # Coverage of the intervals
+                       seed:int=0, # Seed of the bootstrap
+                      ) -> pd.DataFrame:
+    "Every accuracy both reports measured: `report` minus `reference`, its paired-bootstrap interval over images, and a verdict ('higher', 'lower', 'within noise')."
+    if report['meta'].get('items') != reference['meta'].get('items'):
+        raise ValueError("the two reports were measured on different images (or in another order), so their accuracies cannot be paired; "
+                         "evaluate both on the same DataLoader with the same n_max and seed")
+    a, b = _per_image(report.data), _per_image(reference.data)
+    rows = []
+    for key in [k for k in a if k in b]:
+        d = a[key] - b[key]
+        lo, hi = bootstrap_interval(d, confidence, seed=seed)
+        rows.append((*key, float(d.mean()), lo, hi, 'higher' if lo > 0 else 'lower' if hi < 0 else 'within noise'))
+    return pd.DataFrame(rows, columns=['part', 'metric', 'setting', 'difference', 'lower', 'upper', 'verdict']).set_index(['part', 'metric', 'setting'])
+
 def compare_reports(reports:dict, # Name -> RobustnessReport (or JSON path), e.g. {'plain': r0, 'adversarial': r1}
-                    baseline:str=None, # Name of the report to compute CE / mCE against (default: none)
+                    baseline:str=None, # Name of the report to compute corruption errors against (default: none)
+                    reference:str=None, # Name of the report the others are compared with (default: `baseline`, else the first)
                     plot:bool=False, # Also draw the comparison figure
                    ) -> pd.DataFrame:
-    "A side-by-side table of the reports' summaries (one column per report), optionally with a plot."
-    if not isinstance(reports, dict) or not reports: raise ValueError("reports must be a non-empty dict of name -> RobustnessReport")
-    reports = {k: r if isinstance(r, RobustnessReport) else RobustnessReport.from_json(r) for k, r in reports.items()}
-    if baseline is not None:
-        if baseline not in reports: raise ValueError(f"baseline {baseline!r} is not one of the reports {list(reports)}")
-        reports = {k: r.with_baseline(reports[baseline], baseline) for k, r in reports.items()}
-    cols = []
+    "The reports' summaries side by side (one column each) and, for each other report, its paired difference to `reference` with interval and verdict."
+    reports = _as_reports(reports)
+    for k, v in (('baseline', baseline), ('reference', reference)):
+        if v is not None and v not in reports: raise ValueError(f"{k} {v!r} is not one of the reports {list(reports)}")
+    if baseline is not None: reports = {k: r.with_baseline(reports[baseline], baseline) for k, r in reports.items()}
+    ref = reference or baseline or next(iter(reports))
+    df = pd.concat([r.summary().set_index(['part', 'metric', 'setting'])['value'].rename(name) for name, r in reports.items()], axis=1, sort=False)
     for name, r in reports.items():
-        s = r.summary().set_index(['part', 'metric', 'setting'])['value'].rename(name)
-        cols.append(s)
-    df = pd.concat(cols, axis=1, sort=False)
+        if name == ref: continue
+        try: diff = paired_differences(r, reports[ref])
+        except ValueError as e: warnings.warn(f"{name!r} vs {ref!r}: {e}"); continue
+        diff.columns = [f'{name}-{ref}', f'{name}-{ref} lower', f'{name}-{ref} upper', f'{name} vs {ref}']
+        df = df.join(diff)
     if plot: plot_reports(reports)
     return df
 
+# %% ../nbs/05_evaluate.ipynb #d8e66573
 def plot_reports(reports:dict, figsize=(13, 3.8)):
-    "Compare reports in one figure: accuracy vs eps, reliability gaps, mean accuracy per corruption, headline numbers."
+    "Compare reports in one figure: accuracy vs eps (95% bands), mean accuracy per corruption, headline numbers (95% error bars)."
     import matplotlib.pyplot as plt
-    reports = {k: r if isinstance(r, RobustnessReport) else RobustnessReport.from_json(r) for k, r in reports.items()}
+    reports = _as_reports(reports)
     fig, axs = plt.subplots(1, 3, figsize=figsize)
     for name, r in reports.items():
         adv = r['adversarial']
-        if adv['eps']: axs[0].plot(adv['eps'], adv['accuracy'], 'o-', label=name)
+        if adv['eps']:
+            axs[0].plot(adv['eps'], adv['accuracy'], 'o-', label=name)
+            axs[0].fill_between(adv['eps'], *np.array(adv['accuracy_ci']).T, alpha=.15)
     axs[0].set(xlabel='eps (pixel units)', ylabel='accuracy', ylim=(0, 1.02), title='accuracy under attack'); axs[0].legend(fontsize=8)
     names = list(dict.fromkeys(n for r in reports.values() for n in r['corruptions']['names']))
     w = 0.8 / len(reports)
@@ -485,11 +675,71 @@ def plot_reports(reports:dict, figsize=(13, 3.8)):
         axs[1].barh(np.arange(len(names)) + j * w, means, height=w, label=name)
     axs[1].set(yticks=np.arange(len(names)) + 0.4 - w / 2, yticklabels=names, xlim=(0, 1), xlabel='mean accuracy over severities', title='corruptions')
     axs[1].invert_yaxis()
-    keys = ['clean_acc', 'ece', 'mean_corruption_acc'] + sorted({k for r in reports.values() for k in r.headline() if k.startswith(('adv_acc@', 'shift_acc@'))})
+    keys = ['clean_acc', 'ece', 'mean_corruption_acc'] + sorted({k for r in reports.values() for k in r.headline()
+                                                                 if k.startswith(('adv_acc@', 'shift_acc@')) and not k.endswith('_ci')})
     for j, (name, r) in enumerate(reports.items()):
         h = r.headline()
-        axs[2].bar(np.arange(len(keys)) + j * w, [h.get(k, np.nan) or np.nan for k in keys], width=w, label=name)
+        v = np.array([h.get(k, np.nan) or np.nan for k in keys], float)
+        ci = np.array([h.get(f'{k}_ci') or (np.nan, np.nan) for k in keys], float)
+        axs[2].bar(np.arange(len(keys)) + j * w, v, width=w, label=name, yerr=np.abs(ci - v[:, None]).T, capsize=2)
     axs[2].set_xticks(np.arange(len(keys)) + 0.4 - w / 2, keys, rotation=40, ha='right')
     axs[2].set(ylim=(0, 1.02), title='headline numbers'); axs[2].legend(fontsize=8)
     fig.tight_layout()
     return fig
+
+# %% ../nbs/05_evaluate.ipynb #f9a110b4
+def fit_temperature(logits, # (n, classes) logits on held-out data
+                    y, # (n,) true class indices
+                    max_iter:int=100, # LBFGS iterations
+                   ) -> float:
+    "The temperature T > 0 that minimises the negative log-likelihood of softmax(logits / T)."
+    z, y = torch.as_tensor(logits, dtype=torch.float64), torch.as_tensor(y).long()
+    if z.ndim != 2 or len(z) != len(y) or len(y) == 0: raise ValueError(f"logits must be (n, classes) with n = len(y) >= 1, got {tuple(z.shape)} and {len(y)} labels")
+    log_t = torch.zeros(1, dtype=torch.float64, requires_grad=True)
+    opt = torch.optim.LBFGS([log_t], lr=1, max_iter=check_int(max_iter, 'max_iter', 1), line_search_fn='strong_wolfe')
+    def closure():
+        opt.zero_grad()
+        loss = F.cross_entropy(z / log_t.exp(), y); loss.backward()
+        return loss
+    with torch.enable_grad(): opt.step(closure)
+    return float(log_t.detach().exp())
+
+class TemperatureScaled(nn.Module):
+    "`model` with its logits divided by `temperature`: the same predictions with rescaled confidences."
+    def __init__(self, model:nn.Module, temperature:float):
+        super().__init__()
+        self.model, self.temperature = model, check_range(temperature, 'temperature', 0, lo_open=True)
+    def forward(self, x): return model_logits(self.model, x) / self.temperature
+    def extra_repr(self): return f'temperature={self.temperature:.4f}'
+
+
+# %% ../nbs/05_evaluate.ipynb #ed8fb94d
+class Calibration:
+    "The result of `calibrate`: `temperature`, `before` / `after` (`calibration_metrics` on the fitting data) and the calibrated `model`."
+    def __init__(self, temperature, before, after, model): self.temperature, self.before, self.after, self.model = temperature, before, after, model
+    def __repr__(self):
+        b, a = self.before, self.after
+        return f"Calibration(T={self.temperature:.3f}: ECE {b['ece']:.4f} -> {a['ece']:.4f}, NLL {b['nll']:.4f} -> {a['nll']:.4f})"
+    def plot(self, figsize=(8, 3.5)):
+        "Reliability diagrams before and after."
+        import matplotlib.pyplot as plt
+        fig, axs = plt.subplots(1, 2, figsize=figsize)
+        _reliability(axs[0], self.before, 'before'); _reliability(axs[1], self.after, f'T = {self.temperature:.2f}')
+        fig.tight_layout()
+        return fig
+
+def calibrate(learn, # A Learner (or a bare model, with `dl` given)
+              dl=None, # Held-out labelled data to fit on; default `learn.dls.valid` (not the test set)
+              n_bins:int=15, # Calibration bins for the before/after metrics
+             ) -> Calibration:
+    "Fit temperature scaling (Guo et al. 2017) on held-out data; return the temperature, ECE/NLL/Brier before and after, and the calibrated model."
+    model = learn if isinstance(learn, nn.Module) else learn.model   # a module with a `.model` attribute is still the model
+    if dl is None:
+        if not hasattr(learn, 'dls'): raise ValueError("pass dl= when calibrating a bare model")
+        dl = learn.dls.valid
+    if not (len(dl.dataset) if hasattr(dl, 'dataset') else 0): raise ValueError("the DataLoader to calibrate on is empty (its dataset has no items)")
+    items = EvalItems(dl, device=next(model.parameters()).device)
+    logits, y = _predict(model, items.batches(), len(_class_names(learn, dl, model, items)))
+    t = fit_temperature(logits, y)
+    before, after = (calibration_metrics((logits / s).softmax(1).numpy(), y.numpy(), n_bins) for s in (1.0, t))
+    return Calibration(t, before, after, TemperatureScaled(model, t))
