@@ -6,7 +6,7 @@ Docs: https://sftnb.github.io/sftnb/adversarial.html.md"""
 
 # %% ../nbs/04_adversarial.ipynb #6a955425
 from __future__ import annotations
-import copy
+import copy, math
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -16,8 +16,8 @@ from .core import check_int, check_range, wilson_interval
 from .data import norm_kwargs
 
 # %% auto #0
-__all__ = ['APGD_LOSSES', 'METHODS', 'PixelSpace', 'eval_mode', 'model_logits', 'pgd', 'robust_accuracy', 'fgsm', 'apgd',
-           'AdversarialTraining', 'AdversarialAccuracy', 'OverfitGuard']
+__all__ = ['APGD_LOSSES', 'METHODS', 'PixelSpace', 'eval_mode', 'model_logits', 'pgd', 'robust_accuracy', 'fgsm', 'apgd', 'fab',
+           'square', 'AdversarialTraining', 'AdversarialAccuracy', 'OverfitGuard']
 
 # %% ../nbs/04_adversarial.ipynb #b64ec334
 class PixelSpace:
@@ -257,6 +257,196 @@ def apgd(model:nn.Module, # Returns logits (batch, classes)
                 xa, still = _APGDRun(f, p[idx], y[idx], eps, norm, steps, lf)()
                 broke = idx[~still]
                 adv[broke], robust[broke] = xa[~still], False
+    return space.to_model(adv, x.dtype).detach().as_subclass(kind)
+
+# %% ../nbs/04_adversarial.ipynb #e160aa93
+def _proj_linf(t, w, b):
+    "Reference `projection_linf`: for each row, the L-inf-smallest d with w.(t + d) = b and t + d in [0, 1] (as far as the box allows)."
+    w, b = w.clone(), b.clone()
+    sign = 2 * ((w * t).sum(1) - b >= 0) - 1
+    w.mul_(sign.unsqueeze(1)); b.mul_(sign)
+    a = (w < 0).float()
+    d = (a - t) * (w != 0).float()
+    p = a - t * (2 * a - 1)
+    indp = torch.argsort(p, dim=1)
+    b = b - (w * t).sum(1)
+    b0 = (w * d).sum(1)
+    indp2 = indp.flip((1,))
+    ws = w.gather(1, indp2)
+    bs2 = -ws * d.gather(1, indp2)
+    s = torch.cumsum(ws.abs(), dim=1)
+    sb = torch.cumsum(bs2, dim=1) + b0.unsqueeze(1)
+    b2 = sb[:, -1] - s[:, -1] * p.gather(1, indp[:, 0].unsqueeze(1)).squeeze(1)
+    c_l = b - b2 > 0
+    c2 = (b - b0 > 0) & (b - b2 <= 0)
+    lb = torch.zeros(int(c2.sum()), device=t.device)
+    ub = torch.full((int(c2.sum()),), w.shape[1] - 1, device=t.device, dtype=torch.float)
+    indp_, sb_, s_, p_, b_ = indp[c2], sb[c2], s[c2], p[c2], b[c2]
+    for _ in range(math.ceil(math.log2(w.shape[1]))):
+        mid = torch.floor((lb + ub) / 2)
+        m2 = mid.long().unsqueeze(1)
+        cur = indp_.gather(1, indp_.size(1) - 1 - m2)
+        c = b_ - (sb_.gather(1, m2) - s_.gather(1, m2) * p_.gather(1, cur)).squeeze(1) > 0
+        lb, ub = torch.where(c, mid, lb), torch.where(c, ub, mid)
+    lb = lb.long()
+    if c_l.any():
+        lmbd = torch.clamp_min((b[c_l] - sb[c_l, -1]) / (-s[c_l, -1]), min=0).unsqueeze(-1)
+        d[c_l] = (2 * a[c_l] - 1) * lmbd
+    lmbd = torch.clamp_min((b[c2] - sb[c2, lb]) / (-s[c2, lb]), min=0).unsqueeze(-1)
+    d[c2] = torch.min(lmbd, d[c2]) * a[c2] + torch.max(-lmbd, d[c2]) * (1 - a[c2])
+    return d * (w != 0).float()
+
+def _proj_l2(t, w, b):
+    "Reference `projection_l2`: the L2-smallest d with w.(t + d) = b and t + d in [0, 1]."
+    w = w.clone()
+    c = (w * t).sum(1) - b
+    neg = c < 0
+    w[neg] *= -1; c[neg] *= -1
+    r = torch.max(t / w, (t - 1) / w).clamp(min=-1e12, max=1e12)
+    r[w.abs() < 1e-8] = 1e12
+    r[r == -1e12] *= -1
+    rs, indr = torch.sort(r, dim=1)
+    rs2 = F.pad(rs[:, 1:], (0, 1))
+    rs[rs == 1e12] = 0; rs2[rs2 == 1e12] = 0
+    w3s = (w ** 2).gather(1, indr)
+    w5 = w3s.sum(dim=1, keepdim=True)
+    ws = w5 - torch.cumsum(w3s, dim=1)
+    d = -(r * w) * (w.abs() > 1e-8).float()
+    s = torch.cat(((-w5.squeeze(1) * rs[:, 0]).unsqueeze(1), torch.cumsum((-rs2 + rs) * ws, dim=1) - w5 * rs[:, 0].unsqueeze(-1)), 1)
+    c4 = s[:, 0] + c < 0
+    c3 = (d * w).sum(dim=1) + c > 0
+    c2 = ~c4 & ~c3
+    lb = torch.zeros(int(c2.sum()), device=t.device)
+    ub = torch.full((int(c2.sum()),), w.shape[1] - 1, device=t.device, dtype=torch.float)
+    s_, c_ = s[c2], c[c2]
+    for _ in range(math.ceil(math.log2(w.shape[1]))):
+        mid = torch.floor((lb + ub) / 2)
+        cc = s_.gather(1, mid.long().unsqueeze(1)).squeeze(1) + c_ > 0
+        lb, ub = torch.where(cc, mid, lb), torch.where(cc, ub, mid)
+    lb = lb.long()
+    if c4.any(): d[c4] = -(c[c4] / w5[c4].squeeze(-1)).unsqueeze(-1) * w[c4]
+    if c2.any():
+        alpha = (s[c2, lb] + c[c2]) / ws[c2, lb] + rs[c2, lb]
+        alpha[ws[c2, lb] == 0] = 0
+        c5 = (alpha.unsqueeze(-1) > r[c2]).float()
+        d[c2] = d[c2] * c5 - alpha.unsqueeze(-1) * w[c2] * (1 - c5)
+    return d * (w.abs() > 1e-8).float()
+
+# %% ../nbs/04_adversarial.ipynb #9ead5bf0
+def _dist(d, norm): return d.flatten(1).abs().amax(1) if norm == 'linf' else d.flatten(1).norm(dim=1)
+
+def _fab_run(f, p, y, tgt, eps, norm, steps, rand_start, alpha_max=.1, eta=1.05, beta=.9):
+    "One targeted FAB run in pixel space (reference `FABAttack.attack_single_run`): (closest adversarial points, their distances; inf where none)."
+    bs, view = len(p), (-1,) + (1,) * (p.dim() - 1)
+    proj = _proj_linf if norm == 'linf' else _proj_l2
+    x0, u = p.flatten(1), torch.arange(bs, device=p.device)
+    adv, res = p.clone(), torch.full((bs,), float('inf'), device=p.device)
+    x1 = p.clone()
+    if rand_start:
+        t = 2 * torch.rand_like(p) - 1 if norm == 'linf' else torch.randn_like(p)
+        x1 = (p + eps * t / _dist(t, norm).view(view) * .5).clamp(0, 1)
+    for _ in range(steps):
+        xg = x1.detach().requires_grad_(True)
+        with torch.enable_grad():
+            z = f(xg); df = -(z[u, y] - z[u, tgt])
+            dg, = torch.autograd.grad(df.sum(), xg)
+        with torch.no_grad():
+            w, df = dg.flatten(1), df.detach()
+            b = -df + (w * x1.flatten(1)).sum(1)
+            d3 = proj(torch.cat((x1.flatten(1), x0), 0), torch.cat((w, w), 0), torch.cat((b, b), 0))
+            d1, d2 = d3[:bs].view_as(p), d3[bs:].view_as(p)
+            a0 = (d3.abs().amax(1) if norm == 'linf' else d3.norm(dim=1)).clamp_min(1e-8)
+            alpha = (a0[:bs] / (a0[:bs] + a0[bs:])).clamp(0, alpha_max).view(view)
+            x1 = ((x1 + eta * d1) * (1 - alpha) + (p + d2 * eta) * alpha).clamp(0, 1)
+            is_adv = f(x1).argmax(1) != y
+            if is_adv.any():
+                dist = _dist(x1 - p, norm)
+                closer = is_adv & (dist < res)
+                adv[closer], res[closer] = x1[closer], dist[closer]
+                x1[is_adv] = p[is_adv] + (x1[is_adv] - p[is_adv]) * beta
+    return adv, res
+
+def fab(model:nn.Module, # Returns logits (batch, classes)
+        x:torch.Tensor, # Inputs as the model receives them (normalized or not)
+        y:torch.Tensor, # True labels
+        eps:float, # Radius in pixel units: a point counts as broken if FAB found an adversarial example this close
+        steps:int=100, # Iterations per run (the reference's 100)
+        n_target_classes:int=9, # Targets ranked 2..n+1 by the clean logits (capped at classes - 1)
+        restarts:int=1, # Runs per target (the first without random start, as in the reference)
+        norm:str='linf', # 'linf' or 'l2'
+        mean=None, std=None, # Normalization of `x`; None: `x` must already be in [0, 1]
+       ) -> torch.Tensor:
+    "Targeted FAB (FAB-T, Croce & Hein 2020) as in AutoAttack; returns the batch with every point broken within `eps` replaced by its adversarial example."
+    _check_attack(x, y, eps, None, steps, norm)
+    check_int(restarts, 'restarts', 1); check_int(n_target_classes, 'n_target_classes', 1)
+    kind, x, y = type(x), x.as_subclass(torch.Tensor), y.as_subclass(torch.Tensor)
+    if eps == 0: return x.detach().clone().as_subclass(kind)
+    space = PixelSpace(x, mean, std)
+    p = space.to_pixel(x.detach())
+    with eval_mode(model):
+        f = lambda q: model_logits(model, space.to_model(q, x.dtype))
+        with torch.no_grad(): clean = f(p)
+        adv, robust = p.clone(), clean.argmax(1) == y
+        for rank in range(2, min(n_target_classes, clean.shape[1] - 1) + 2):
+            for r in range(restarts):
+                idx = robust.nonzero().flatten()
+                if not len(idx): break
+                xa, dist = _fab_run(f, p[idx], y[idx], clean[idx].sort(1)[1][:, -rank], eps, norm, steps, rand_start=r > 0)
+                ok = dist <= eps
+                adv[idx[ok]], robust[idx[ok]] = xa[ok], False
+    return space.to_model(adv, x.dtype).detach().as_subclass(kind)
+
+# %% ../nbs/04_adversarial.ipynb #f6b5b47e
+def _p_selection(p_init, it, n_queries):
+    "Reference schedule of the square size (share of the image), on queries rescaled to 10,000."
+    it = int(it / n_queries * 10000)
+    for bound, div in ((10, 1), (50, 2), (200, 4), (500, 8), (1000, 16), (2000, 32), (4000, 64), (6000, 128), (8000, 256)):
+        if it <= bound: return p_init / div
+    return p_init / 512
+
+def _margin(z, y):
+    "z_y - max_{i != y} z_i: positive while the image is classified correctly."
+    u = torch.arange(len(z), device=z.device)
+    other = z.clone(); other[u, y] = -float('inf')
+    return z[u, y] - other.amax(1)
+
+def square(model:nn.Module, # Returns logits (batch, classes)
+           x:torch.Tensor, # Inputs as the model receives them (normalized or not)
+           y:torch.Tensor, # True labels
+           eps:float, # Radius in pixel units (L-inf)
+           queries:int=5000, # Query budget per image (AutoAttack's 5,000)
+           p_init:float=0.8, # Initial share of the image a square covers
+           mean=None, std=None, # Normalization of `x`; None: `x` must already be in [0, 1]
+           norm:str='linf', # Only 'linf'
+          ) -> torch.Tensor:
+    "The black-box Square attack (Andriushchenko et al. 2020, L-inf, margin loss) as in AutoAttack; returns the batch with every point it broke replaced."
+    _check_attack(x, y, eps, None, queries, norm); check_range(p_init, 'p_init', 0, 1, lo_open=True)
+    if norm != 'linf': raise NotImplementedError("square is implemented for norm='linf' only")
+    kind, x, y = type(x), x.as_subclass(torch.Tensor), y.as_subclass(torch.Tensor)
+    if eps == 0: return x.detach().clone().as_subclass(kind)
+    space = PixelSpace(x, mean, std)
+    p = space.to_pixel(x.detach())
+    n, c, h, w = p.shape
+    sign = lambda *shape: torch.sign(2 * torch.rand(*shape, device=p.device) - 1)
+    with eval_mode(model), torch.no_grad():
+        f = lambda q: model_logits(model, space.to_model(q, x.dtype))
+        best = (p + eps * sign(n, c, 1, w)).clamp(0, 1)        # vertical stripes of +-eps
+        m = _margin(f(best), y)
+        clean_ok = _margin(f(p), y) > 0
+        for i in range(queries):
+            idx = (m > 0).nonzero().flatten()
+            if not len(idx): break
+            s = max(int(round(math.sqrt(_p_selection(p_init, i, queries) * c * h * w / c))), 1)
+            vh, vw = int(torch.randint(0, max(h - s, 1), ())) if h > s else 0, int(torch.randint(0, max(w - s, 1), ())) if w > s else 0
+            delta = torch.zeros(c, h, w, device=p.device)
+            delta[:, vh:vh + s, vw:vw + s] = 2. * eps * sign(c, 1, 1)
+            cur = p[idx]
+            new = torch.min(torch.max(best[idx] + delta, cur - eps), cur + eps).clamp(0, 1)
+            mn = _margin(f(new), y[idx])
+            better = mn < m[idx]
+            best[idx[better]], m[idx[better]] = new[better], mn[better]
+        broke = clean_ok & (m <= 0)
+        adv = p.clone(); adv[broke] = best[broke]
     return space.to_model(adv, x.dtype).detach().as_subclass(kind)
 
 # %% ../nbs/04_adversarial.ipynb #618a2f3e

@@ -77,10 +77,20 @@ _IMG_EXTS = {e.lower() for e in image_extensions}
 
 def _is_image(p:Path): return p.suffix.lower() in _IMG_EXTS and not p.name.startswith('.')
 
+_SPLIT_ALIASES = {'valid': ('val', 'validation'), 'val': ('valid', 'validation')}   # Imagenette and many others name it `val/`
+
+def _split_dirs(root:Path, split_names) -> list:
+    "(folder, split name) for each split present in `root`; a validation split is also found under its usual other names."
+    out = []
+    for s in split_names:
+        found = [root/a for a in (s, *_SPLIT_ALIASES.get(s, ())) if (root/a).is_dir()]
+        if len(found) > 1: raise ValueError(f"{root} has several validation folders {[f.name for f in found]}; keep one, or pass valid= to choose")
+        if found: out.append((found[0], s))
+    return out
+
 def _folder_items(root:Path, split_names, label_re=None):
     "Items of a folder tree: split folders (`train/<label>/x.png`) if present, else class folders (`<label>/x.png`)."
-    present = [s for s in split_names if (root/s).is_dir()]
-    tops = [(root/s, s) for s in present] if present else [(root, None)]
+    tops = _split_dirs(root, split_names) or [(root, None)]
     files = [(p, split) for top, split in tops for p in sorted(top.rglob('*'))
              if p.is_file() and _is_image(p) and (label_re or p.parent != top)]
     if label_re is None: rows = [(p, p.parent.name, split) for p, split in files]
@@ -259,7 +269,7 @@ def _empty_label_dirs(source, splits):
     "Label folders that hold no image, in a folder tree."
     if isinstance(source, pd.DataFrame) or not Path(source).is_dir(): return []
     source = Path(source)
-    tops = [source/s for s in splits if (source/s).is_dir()] or [source]
+    tops = [d for d, _ in _split_dirs(source, splits)] or [source]
     return [d for t in tops for d in sorted(t.iterdir()) if d.is_dir() and not any(_is_image(f) for f in d.rglob('*') if f.is_file())]
 
 # %% ../nbs/01_data.ipynb #bf792636

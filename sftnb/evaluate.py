@@ -20,11 +20,11 @@ from fastprogress.fastprogress import progress_bar
 from .core import seeded, atomic_write, json_safe, check_int, check_range, wilson_interval, bootstrap_interval
 from .augment import COMMON, Corrupt, corruption_names
 from .data import norm_kwargs
-from .adversarial import PixelSpace, pgd, fgsm, apgd, eval_mode, model_logits
+from .adversarial import PixelSpace, pgd, fgsm, apgd, fab, square, eval_mode, model_logits
 
 # %% auto #0
 __all__ = ['classification_metrics', 'calibration_metrics', 'corruption_errors', 'shifted_dl', 'EvalItems', 'RobustnessReport',
-           'clean_part', 'apgd_ce_t', 'adversarial_part', 'masking_part', 'corruption_part', 'shift_part',
+           'clean_part', 'apgd_ce_t', 'autoattack', 'adversarial_part', 'masking_part', 'corruption_part', 'shift_part',
            'read_baseline', 'robustness_report', 'paired_differences', 'compare_reports', 'plot_reports',
            'fit_temperature', 'TemperatureScaled', 'Calibration', 'calibrate']
 
@@ -392,21 +392,27 @@ def apgd_ce_t(model, x, y, eps, steps=100, **kw):
     "AutoAttack's white-box pair: APGD-CE, then APGD-T on the points it left; an image is robust only if it survives both."
     return apgd(model, apgd(model, x, y, eps, 'ce', steps, **kw), y, eps, 'dlr-t', steps, **kw)
 
-_ATTACKS = {'pgd': pgd, 'fgsm': fgsm, 'apgd': apgd_ce_t}
-_STEPS = {'pgd': 20, 'fgsm': 1, 'apgd': 100}   # default steps of each attack
+def autoattack(model, x, y, eps, steps=100, queries=5000, **kw):
+    "AutoAttack, standard version (Croce & Hein 2020): APGD-CE, APGD-T, FAB-T, Square; each attack runs on the points the previous ones left."
+    xa = apgd_ce_t(model, x, y, eps, steps, **kw)
+    return square(model, fab(model, xa, y, eps, steps, **kw), y, eps, queries, **kw)
+
+_ATTACKS = {'pgd': pgd, 'fgsm': fgsm, 'apgd': apgd_ce_t, 'autoattack': autoattack}
+_STEPS = {'pgd': 20, 'fgsm': 1, 'apgd': 100, 'autoattack': 100}   # default steps of each attack
 
 def adversarial_part(model, # Returns logits (batch, classes)
                      items:EvalItems, # The images
                      n_classes:int, # Number of classes
                      eps=(0, 0.03, 0.05, 0.1), # Attack radii in pixel units (0: clean)
-                     attack:str='pgd', # 'pgd' (one random start, step eps/4), 'fgsm' or 'apgd' (APGD-CE + APGD-T)
+                     attack:str='pgd', # 'pgd' (one random start, step eps/4), 'fgsm', 'apgd' (APGD-CE + APGD-T) or 'autoattack'
                      steps:int=None, # Attack iterations; default 20 for 'pgd', 100 for 'apgd'
                      norm:str='linf', # 'linf' or 'l2'
                      norm_kw:dict=None, # `mean=`/`std=` of the images' normalization (`norm_kwargs(dl)`)
+                     attack_kw:dict=None, # Extra arguments of the attack (e.g. `{'queries': 1000}` for 'autoattack', `{'restarts': 5}` for 'pgd')
                      tick=_noop, # Called with a label before each radius
                     ) -> dict:
     "{'adversarial': {'eps', 'accuracy', 'accuracy_ci', 'correct'}}: accuracy on adversarial examples of every image, one radius at a time."
-    kw = dict(norm=norm, **(norm_kw or {}), **({'steps': steps or _STEPS[attack]} if attack != 'fgsm' else {}))
+    kw = dict(norm=norm, **(norm_kw or {}), **({'steps': steps or _STEPS[attack]} if attack != 'fgsm' else {}), **(attack_kw or {}))
     res = []
     for e in eps:
         tick(f'{attack} eps={e:g}')
@@ -455,7 +461,7 @@ def masking_part(model, # Returns logits (batch, classes)
     alive = _unbits(adversarial['correct'][eps.index(top)]) == 1 if top is not None else np.ones(n, bool)
     def run(e, s):
         "Per-image survival of the attack at radius `e` with `s` steps; only images that survived the largest radius are attacked again (the others are broken already)."
-        atk, kw = (pgd, {'alpha': e}) if attack == 'fgsm' and s > 1 else (_ATTACKS[attack], {})
+        atk, kw = (pgd, {'alpha': e}) if attack == 'fgsm' and s > 1 else (_ATTACKS['apgd' if attack == 'autoattack' else attack], {})  # AutoAttack: its white-box part
         if attack != 'fgsm' or s > 1: kw['steps'] = s
         ok = np.zeros(n)
         if alive.any():
@@ -562,9 +568,10 @@ def robustness_report(learn, # A Learner (or a bare model, with `dl` given) to e
                       dl=None, # A fastai TfmdDL of labelled images; default `learn.dls.test` if present, else `learn.dls.valid`
                       *,
                       eps=(0, 0.03, 0.05, 0.1), # Attack radii in pixel units (0: clean)
-                      attack:str='pgd', # 'pgd', 'fgsm' or 'apgd' (AutoAttack's APGD-CE + APGD-T)
+                      attack:str='pgd', # 'pgd', 'fgsm', 'apgd' (AutoAttack's APGD-CE + APGD-T) or 'autoattack' (+ FAB-T and Square)
                       steps:int=None, # Attack iterations; default 20 for 'pgd' (alpha = eps/4, one random start), 100 for 'apgd'
                       checks:bool=True, # Run the gradient-masking checks (`masking_part`) when eps is given
+                      attack_kw:dict=None, # Extra arguments of the attack, e.g. `{'queries': 1000}` (recorded in the report)
                       norm:str='linf', # 'linf' or 'l2'
                       corruptions='common', # 'common' (15), 'all' (19), a list or comma-separated names, or None
                       severities=(1, 2, 3, 4, 5), # Corruption severities
@@ -585,7 +592,7 @@ def robustness_report(learn, # A Learner (or a bare model, with `dl` given) to e
     model, dl = _model_and_dl(learn, dl)
     device, norm_kw, n_total = next(model.parameters()).device, norm_kwargs(dl), len(dl.dataset)
     parts = {'clean': partial(clean_part, top_k=top_k, n_bins=n_bins),
-             'adversarial': partial(adversarial_part, eps=eps, attack=attack, steps=steps, norm=norm, norm_kw=norm_kw),
+             'adversarial': partial(adversarial_part, eps=eps, attack=attack, steps=steps, norm=norm, norm_kw=norm_kw, attack_kw=attack_kw),
              'corruptions': partial(corruption_part, names=names, severities=severities, seed=seed)}
     data, timing = {}, {}
     with seeded(seed):
@@ -605,7 +612,7 @@ def robustness_report(learn, # A Learner (or a bare model, with `dl` given) to e
         ticks.close()
     timing['total'] = time.perf_counter() - t_start
     meta = {'n': len(idxs), 'n_total': n_total, 'n_max': n_max, 'seed': seed, 'items': items.fingerprint, 'device': str(device), 'classes': classes,
-            'attack': attack, 'steps': steps, 'norm': norm, 'alpha': {'fgsm': 'eps', 'pgd': 'eps/4', 'apgd': '2*eps, halved adaptively'}[attack],
+            'attack': attack, 'steps': steps, 'attack_kw': attack_kw or {}, 'norm': norm, 'alpha': {'fgsm': 'eps', 'pgd': 'eps/4', 'apgd': '2*eps, halved adaptively', 'autoattack': 'standard version'}[attack],
             'normalized': bool(norm_kw), 'intervals': 'accuracy: Wilson 95%; mean over settings: percentile bootstrap over images (2000 resamples)',
             'created': datetime.datetime.now().astimezone().isoformat(timespec='seconds'), 'timing': timing}
     data = {'version': RobustnessReport.VERSION, 'meta': meta, **data, 'baseline': None}

@@ -9,11 +9,11 @@ from __future__ import annotations
 import ast, datetime, json, os, platform, re, socket, subprocess, sys, time, traceback
 from pathlib import Path
 
-from .core import atomic_write, json_safe, flatten_dict
+from .core import atomic_write, json_safe, flatten_dict, check_range
 
 # %% auto #0
-__all__ = ['new_run_dir', 'read_metrics', 'run_state', 'run_folder', 'record', 'notebook_params', 'check_params', 'RunFailed',
-           'run']
+__all__ = ['new_run_dir', 'read_metrics', 'run_state', 'run_folder', 'record', 'notebook_params', 'param_range', 'check_params',
+           'RunFailed', 'run']
 
 # %% ../nbs/06_experiment.ipynb #639bed44
 class _Claimed:
@@ -117,10 +117,24 @@ def _mlflow_log(merged:dict, values:dict):
         import warnings; warnings.warn(f"MLflow logging failed ({type(e).__name__}: {e}); metrics.json is unaffected")
 
 # %% ../nbs/06_experiment.ipynb #4413d5c7
+def _inspect(nb) -> dict:
+    import papermill as pm
+    return pm.inspect_notebook(str(nb))
+
 def notebook_params(nb) -> dict:
     "The parameters a notebook declares in its `parameters` cell: name -> default value (as source text)."
-    import papermill as pm
-    return {k: v['default'] for k, v in pm.inspect_notebook(str(nb)).items()}
+    return {k: v['default'] for k, v in _inspect(nb).items()}
+
+_NUM = r'[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?'
+_INTERVAL = re.compile(r'([\[(])\s*(' + _NUM + r')\s*,\s*(' + _NUM + r'|inf)\s*([\])])')
+
+def param_range(help:str) -> dict|None:
+    "The interval a parameter's comment declares, e.g. `(0, inf)`, `[1, inf)`, `[0, 1]`, as `check_range` arguments; None if it declares none."
+    m = _INTERVAL.search(help or '')
+    if not m: return None
+    num = lambda t: int(float(t)) if float(t).is_integer() else float(t)
+    hi = None if m[3] == 'inf' else num(m[3])
+    return dict(lo=num(m[2]), hi=hi, lo_open=m[1] == '(', hi_open=hi is not None and m[4] == ')')
 
 _NOVALUE = object()
 
@@ -141,16 +155,23 @@ def check_params(nb, # The notebook
                  params:dict, # Values to inject
                  allow_unknown:bool=False, # Inject names the notebook does not declare (papermill only warns)
                 ) -> dict:
-    "All of the notebook's parameters with `params` applied; refuses undeclared names and values whose type differs from the default's."
-    declared = notebook_params(nb)
+    "All of the notebook's parameters with `params` applied; refuses undeclared names, values whose type differs from the default's, and numbers outside the range the parameter's comment declares."
+    info = _inspect(nb)
+    declared = {k: v['default'] for k, v in info.items()}
     unknown = [k for k in params if k not in declared]
     if unknown and not allow_unknown:
         raise ValueError(f"{Path(nb).name} has no parameter(s) {unknown}; its parameters are {list(declared)} (allow_unknown=True / --allow-unknown injects them anyway)")
     full = {k: (d if (d := _literal(src)) is not _NOVALUE else src) for k, src in declared.items()}
     for k, v in params.items():
         d = _literal(declared[k]) if k in declared else _NOVALUE
+        if isinstance(d, str) and isinstance(v, (int, float)) and not isinstance(v, bool) and re.fullmatch(r'[\d.,\s]*', d):
+            v = str(v)   # `-p severities 5` where the default is the list '3' or '1,3,5': the string '5'
         if d is not _NOVALUE and not _same_kind(v, d):
             raise TypeError(f"parameter {k}={v!r} is a {type(v).__name__}, but the notebook's default {declared[k]} is a {type(d).__name__}")
+        rng = param_range(info[k].get('help', '')) if k in info else None
+        if rng and isinstance(v, (int, float)) and not isinstance(v, bool):
+            try: check_range(v, f'parameter {k}', **rng)
+            except ValueError as e: raise ValueError(f"{e} (the range {Path(nb).name} declares for it)") from None
         full[k] = v
     return full
 
@@ -233,6 +254,7 @@ def run(nb, # The notebook to run
     if nb.suffix != '.ipynb': raise ValueError(f"{nb} is not a notebook (.ipynb)")
     params = dict(params or {})
     full = check_params(nb, params, allow_unknown)
+    params = {k: full.get(k, v) for k, v in params.items()}   # as checked (e.g. `severities` 5 -> '5')
     out, dest = _prepare_out(nb, out)
     if 'out_dir' in full and 'out_dir' not in params: params['out_dir'] = str(out.absolute())
     t0 = time.time()

@@ -117,3 +117,9 @@ def test_bad_input_is_refused(sftnb_bin, tmp_path):
 def test_strategy_parameter_is_checked(sftnb_bin, tmp_path):
     r = sh(sftnb_bin, 'run', TUTORIAL, '-p', 'strategy', 'magic', '--out', tmp_path/'bad', '--no-progress')
     assert r.returncode == 1 and "strategy must be one of" in r.stderr and 'magic' in r.stderr
+
+def test_out_of_range_parameter_is_refused_before_a_kernel_starts(sftnb_bin, tmp_path):
+    "`-p lr -1` used to train; the tutorial declares `lr ... [> 0]`, so the CLI refuses it before any kernel starts."
+    r = sh(sftnb_bin, 'run', TUTORIAL, '-p', 'lr', '-1', '--out', tmp_path/'neg', '--no-progress')
+    assert r.returncode != 0 and 'parameter lr must be a number > 0, got -1' in r.stderr, r.stderr[-2000:]
+    assert not any((tmp_path/'neg').glob('*.ipynb'))         # no notebook was executed
