@@ -25,8 +25,8 @@ from .core import check_int, check_range
 from .models import get_arch
 
 # %% auto #0
-__all__ = ['load_weights', 'linear_head', 'sft_learner', 'layer_groups', 'layer_splitter', 'discriminative_lrs', 'FrozenNorm',
-           'GradualUnfreeze', 'L2SP', 'lp_ft', 'wise_ft', 'wise_ft_curve', 'EMA', 'forgetting']
+__all__ = ['WISE_HEADS', 'load_weights', 'linear_head', 'sft_learner', 'layer_groups', 'layer_splitter', 'discriminative_lrs',
+           'FrozenNorm', 'GradualUnfreeze', 'L2SP', 'lp_ft', 'wise_ft', 'wise_ft_curve', 'EMA', 'forgetting']
 
 # %% ../nbs/03_finetune.ipynb #1089448d
 def _read_weights(weights):
@@ -177,7 +177,7 @@ class GradualUnfreeze(Callback):
 
 # %% ../nbs/03_finetune.ipynb #81c02e5d
 class L2SP(Callback):
-    "L2-SP (Li et al. 2018): add alpha/2 * ||w - w0||^2 over pretrained weights and beta/2 * ||w||^2 over new ones to the training loss."
+    "L2-SP (Li et al. 2018): add alpha/2 * ||w - w0||^2 over pretrained weights and beta/2 * ||w||^2 over new ones to the loss, in place of weight decay."
     def __init__(self, alpha:float=0.01, # Pull of pretrained weights towards their starting values
                  beta:float=0.01, # Plain weight decay of the new (head) weights
                 ):
@@ -189,6 +189,11 @@ class L2SP(Callback):
         ps = dict(self.model.named_parameters())
         self.old = [(p, start[n].to(p.device)) for n, p in ps.items() if n in names]
         self.new = [p for n, p in ps.items() if n not in names]
+        self._wd0 = [h.get('wd') for h in self.opt.hypers]      # L2-SP *replaces* weight decay: none while it is active
+        self.opt.set_hyper('wd', 0.)
+    def after_fit(self):
+        for h, wd in zip(self.opt.hypers, getattr(self, '_wd0', [])):
+            if wd is not None: h['wd'] = wd
     def penalty(self) -> torch.Tensor:
         "The L2-SP term for the current weights."
         sp = sum(((p - p0) ** 2).sum() for p, p0 in self.old) if self.old else 0.
@@ -231,17 +236,23 @@ def lp_ft(learn:Learner, # From `sft_learner(..., head='linear')`
 # %% ../nbs/03_finetune.ipynb #734169d5
 def _signature(model): return tuple(float(p.detach().double().sum()) for p in model.parameters())
 
+WISE_HEADS = ('finetuned', 'interpolate')
+
 def wise_ft(learn:Learner, # Fine-tuned, built by `sft_learner` (it holds the starting weights)
             alpha:float, # 0: the starting weights, 1: the fine-tuned weights
+            head:str='finetuned', # 'finetuned': interpolate the backbone only, keep the fine-tuned head; 'interpolate': every tensor
            ) -> Learner:
-    "WiSE-FT (Wortsman et al. 2022): set the model to (1-alpha)*start + alpha*fine-tuned, for every floating-point tensor."
+    "WiSE-FT (Wortsman et al. 2022): set the model to (1-alpha)*start + alpha*fine-tuned, for the backbone (default) or every floating-point tensor."
     check_range(alpha, 'alpha', 0, 1)
+    if head not in WISE_HEADS: raise ValueError(f"head must be one of {WISE_HEADS}, got {head!r}")
     start = getattr(learn, 'pretrained_state', None)
     if start is None: raise ValueError("wise_ft needs learn.pretrained_state: build the Learner with sft_learner")
+    if head == 'finetuned' and not _is_body_head(learn.model): raise ValueError("head='finetuned' needs a (body, head) model from sft_learner; use head='interpolate'")
     if getattr(learn, '_wise_sig', None) != _signature(learn.model):  # trained since the last call: snapshot the fine-tuned weights
         learn.finetuned_state = {k: v.detach().clone() for k, v in learn.model.state_dict().items()}
     ft = learn.finetuned_state
-    learn.model.load_state_dict({k: torch.lerp(start[k].to(v), v, alpha) if v.is_floating_point() else v for k, v in ft.items()})
+    mix = lambda k: head == 'interpolate' or k.startswith('0.')   # '0.': the body of fastai's (body, head) model
+    learn.model.load_state_dict({k: torch.lerp(start[k].to(v), v, alpha) if v.is_floating_point() and mix(k) else v for k, v in ft.items()})
     learn._wise_sig = _signature(learn.model)
     return learn
 
@@ -253,12 +264,13 @@ def wise_ft_curve(learn:Learner, # Fine-tuned, built by `sft_learner`
                   alphas=(0, .25, .5, .75, 1), # Interpolation weights to try
                   dls:dict=None, # Name -> DataLoader, e.g. {'clean': dls.test, 'fog': corrupted_dl(dls.test, 'fog', 3)}
                   plot:bool=True,
+                  head:str='finetuned', # As in `wise_ft`
                  ) -> pd.DataFrame:
     "Accuracy of the WiSE-FT interpolation on each DataLoader for each alpha; leaves the model fine-tuned (alpha=1)."
     if not dls: raise ValueError("dls must name at least one DataLoader, e.g. {'clean': dls.valid}")
     rows = []
     for a in alphas:
-        wise_ft(learn, a)
+        wise_ft(learn, a, head)
         rows.append({'alpha': a, **{k: _accuracy(learn, dl) for k, dl in dls.items()}})
     wise_ft(learn, 1.0)
     df = pd.DataFrame(rows).set_index('alpha')
@@ -268,17 +280,17 @@ def wise_ft_curve(learn:Learner, # Fine-tuned, built by `sft_learner`
 
 # %% ../nbs/03_finetune.ipynb #a9e7b177
 class EMA(Callback):
-    "Exponential moving average of all floating-point weights, with timm-style warm-up; the average is used for validation."
+    "Exponential moving average of all floating-point weights (Polyak averaging); with `keep=True` the average is what is validated, saved and returned."
     order = TrainEvalCallback.order + 3
     def __init__(self, decay:float=0.999, # Decay at full strength
-                 warmup:bool=True, # Use min(decay, (1+t)/(10+t)) at step t, so early averages are not dominated by the start
-                 keep:bool=False, # Leave the averaged weights in the model after fitting
+                 warmup:bool=True, # TensorFlow's `num_updates` rule: decay min(decay, (1+t)/(10+t)) at step t
+                 keep:bool=True, # Validate, save and return the average (False: the raw weights; the average is in `average`)
                 ):
         check_range(decay, 'decay', 0, 1, lo_open=True, hi_open=True)
         self.decay, self.warmup, self.keep = decay, warmup, keep
     def before_fit(self):
         self.shadow = {k: v.detach().clone() for k, v in self.model.state_dict().items() if v.is_floating_point()}
-        self.t = 0
+        self.t, self.swapped, self._m = 0, False, self.model   # swapped: the model holds the average, `shadow` the raw weights
     def after_step(self):
         self.t += 1
         d = min(self.decay, (1 + self.t) / (10 + self.t)) if self.warmup else self.decay
@@ -290,10 +302,17 @@ class EMA(Callback):
         with torch.no_grad():
             for k, s in self.shadow.items():
                 tmp = sd[k].detach().clone(); sd[k].copy_(s); s.copy_(tmp)
-    def before_validate(self): self._swap()
-    def after_validate(self): self._swap()
+        self.swapped = not self.swapped
+    def before_train(self):
+        if self.swapped: self._swap()                       # the raw weights train
+    def before_validate(self):
+        if self.keep and not self.swapped: self._swap()     # ... and stay averaged until the next epoch trains (after_epoch savers see them)
     def after_fit(self):
-        if self.keep: self._swap()
+        if self.keep and not self.swapped: self._swap()
+    @property
+    def average(self) -> dict:
+        "The averaged weights (a state dict of the floating-point tensors)."
+        return {k: v.clone() for k, v in (self._m.state_dict() if self.swapped else self.shadow).items() if k in self.shadow}
 
 # %% ../nbs/03_finetune.ipynb #6cb0bb75
 def _source_accuracy(body, head, dl) -> float:

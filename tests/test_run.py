@@ -42,6 +42,8 @@ def test_sftnb_run_tutorial_defaults(default_run):
     assert m['adv_acc@0'] == m['clean_acc'] and m['adv_acc@0.1'] == rep['adversarial']['accuracy'][-1]
     assert 0 <= m['ece'] <= 1 and m['mean_corruption_acc'] == rep['corruptions']['mean_accuracy'] and 'mce' not in m and 'corruption_error' not in m
     for old in ('accuracy', 'adversarial_accuracy', 'mean_corruption_accuracy', 'f1_macro', 'valid_accuracy'): assert old not in m   # one name per number
+    assert abs(m['valid_acc'] - m['history'][-1]['accuracy']) < 1e-6   # no WiSE-FT or guard here: the kept weights are the last epoch's (fastai's metric agrees)
+    assert 0 <= m['valid_adv_acc@0.1'] <= m['valid_acc'] + 1e-9 and len(m['valid_adv_acc@0.1_ci']) == 2
     nb = nbformat.read(out/TUTORIAL.name, as_version=4)
     injected = [c for c in nb.cells if 'injected-parameters' in c.metadata.get('tags', [])]
     assert injected and str(out) in injected[0].source     # out_dir was injected
