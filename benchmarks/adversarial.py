@@ -3,9 +3,11 @@
 Trains the same small network (`digits_cnn`, 10 classes, 32 px, from scratch; 10 epochs, Adam one-cycle 3e-3, batch 64)
 with no defence, FGSM-RS, N-FGSM (+ OverfitGuard), PGD-7 and TRADES (10 steps, beta 6) at eps 0.1, then reports clean
 accuracy and PGD-20 accuracy (alpha eps/4, 1 restart) on the test split at eps 0.05, 0.1, 0.2, and each method's
-training time as a ratio to clean training measured in the same run. Also: throughput of `pgd` against a bare PyTorch
+training time as a ratio to clean training measured in the same run. With --aa-n N (default 60), also standard AutoAttack
+(APGD-CE, APGD-T, FAB-T, Square 5,000 queries; `sftnb.evaluate.autoattack`) at eps 0.1 on a seeded subset of N test images,
+next to PGD-20 on the same images, with Wilson intervals: the gap is how much PGD-20 overstates robustness. Also: throughput of `pgd` against a bare PyTorch
 PGD loop doing the same steps on the same model and batch.
-Usage: python benchmarks/adversarial.py [--epochs 10] [--methods none,fgsm_rs,nfgsm+guard,pgd,trades] [--guard-n 128]"""
+Usage: python benchmarks/adversarial.py [--epochs 10] [--methods none,fgsm_rs,nfgsm+guard,pgd,trades] [--guard-n 128] [--aa-n 60]"""
 import argparse, time
 import torch, torch.nn.functional as F
 from fastai.vision.all import Learner, accuracy, Normalize, imagenet_stats
@@ -14,7 +16,9 @@ from sftnb.core import set_seed, get_device
 from sftnb.data import digits_folder, image_dls
 from sftnb.models import digits_cnn
 from sftnb.data import norm_stats
+from sftnb.core import wilson_interval
 from sftnb.adversarial import AdversarialTraining, OverfitGuard, robust_accuracy, pgd, PixelSpace
+from sftnb.evaluate import autoattack
 
 def bare_pgd(model, x, y, eps, alpha, steps, mean, std):
     "PGD written out plainly (torchattacks style) for the throughput comparison."
@@ -27,7 +31,24 @@ def bare_pgd(model, x, y, eps, alpha, steps, mean, std):
         a = (p + (a.detach() + alpha * g.sign() - p).clamp(-eps, eps)).clamp(0, 1)
     return (a - mean) / std
 
-def main(epochs=10, methods=('none', 'fgsm_rs', 'nfgsm+guard', 'pgd', 'trades'), guard_n=128):
+def survivors(attack, model, x, y, bs=64):
+    "Per-image survival of `attack(model, xb, yb)` over batches."
+    out = []
+    for i in range(0, len(x), bs):
+        xa = attack(model, x[i:i + bs], y[i:i + bs])
+        with torch.no_grad(): out.append(model(xa).argmax(1) == y[i:i + bs])
+    return torch.cat(out)
+
+def aa_vs_pgd(model, x, y, mean, std, eps=0.1):
+    "AutoAttack (standard) and PGD-20 on the same images: (pgd acc, aa acc, their Wilson intervals, seconds of AutoAttack)."
+    set_seed(1)
+    p = survivors(lambda m, a, b: pgd(m, a, b, eps, alpha=eps / 4, steps=20, mean=mean, std=std), model, x, y)
+    t0 = time.perf_counter()
+    set_seed(1)
+    a = survivors(lambda m, a_, b: autoattack(m, a_, b, eps, mean=mean, std=std), model, x, y)
+    return p, a, time.perf_counter() - t0
+
+def main(epochs=10, methods=('none', 'fgsm_rs', 'nfgsm+guard', 'pgd', 'trades'), guard_n=128, aa_n=60):
     set_seed(0)   # before the DataLoaders: fastai draws their shuffling seed when they are made
     dls = image_dls(digits_folder(), test='test', bs=64, num_workers=0, batch_tfms=Normalize.from_stats(*imagenet_stats))
     mean, std = norm_stats(dls)
@@ -50,6 +71,13 @@ def main(epochs=10, methods=('none', 'fgsm_rs', 'nfgsm+guard', 'pgd', 'trades'),
         guard = next((c for c in cbs if isinstance(c, OverfitGuard)), None)
         print(f"  {m:12s} clean {clean:.3f}  PGD-20 @0.05 {rob[0.05]:.3f}  @0.1 {rob[0.1]:.3f}  @0.2 {rob[0.2]:.3f}  "
               f"time {secs:6.1f} s = {secs / base:.2f}x clean" + (f"  guard collapses {guard.collapses}" if guard else ''), flush=True)
+        if aa_n:
+            idx = torch.randperm(len(X), generator=torch.Generator().manual_seed(0))[:aa_n].sort().values
+            p, a, aa_s = aa_vs_pgd(learn.model, X[idx], Y[idx], mean, std)
+            ci = lambda s: '[{:.2f}, {:.2f}]'.format(*wilson_interval(int(s.sum()), len(s)))
+            print(f"  {'':12s} on {len(idx)} test images at eps 0.1: PGD-20 {p.float().mean():.3f} {ci(p)}  AutoAttack {a.float().mean():.3f} {ci(a)}  "
+                  f"gap {float(p.float().mean() - a.float().mean()):.3f}  (AutoAttack {aa_s:.0f} s; {int((p & ~a).sum())} images survive PGD-20 but not AutoAttack, "
+                  f"{int((a & ~p).sum())} the reverse)", flush=True)
     model = rows and learn.model
     x, y = X[:128], Y[:128]
     m4, s4 = mean.view(1, -1, 1, 1), std.view(1, -1, 1, 1)
@@ -68,5 +96,6 @@ if __name__ == '__main__':
     p.add_argument('--epochs', type=int, default=10)
     p.add_argument('--methods', default='none,fgsm_rs,nfgsm+guard,pgd,trades')
     p.add_argument('--guard-n', type=int, default=128, help='validation images in the guard\'s fixed batch')
+    p.add_argument('--aa-n', type=int, default=60, help='test images for AutoAttack vs PGD-20 (0: skip)')
     a = p.parse_args()
-    main(a.epochs, tuple(a.methods.split(',')), a.guard_n)
+    main(a.epochs, tuple(a.methods.split(',')), a.guard_n, a.aa_n)

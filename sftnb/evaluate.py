@@ -227,6 +227,8 @@ def _interval(key, v, seed=0) -> tuple:
     "95% interval of an accuracy from its per-image values: Wilson for a proportion, a bootstrap over images for a mean of several."
     return wilson_interval(int(v.sum()), len(v)) if key[1] == 'accuracy' else bootstrap_interval(v, seed=seed)
 
+_PREFIX = {'apgd': 'apgd_acc', 'autoattack': 'autoattack_acc'}   # headline names of the strong attacks; PGD and FGSM: adv_acc
+
 def _ce_keys(b:dict) -> tuple:
     "The names of the mean corruption errors: mCE on the paper's full grid, else what they are."
     return ('mce', 'relative_mce') if b.get('full_grid') else ('corruption_error', 'relative_corruption_error')
@@ -287,13 +289,14 @@ class RobustnessReport:
         return pd.DataFrame(self.data['clean']['per_class'], index=pd.Index(self.classes, name='class'))
 
     def headline(self) -> dict:
-        "The numbers for `metrics.json`: clean_acc, topk, macro_f1, ece, nll, brier, adv_acc@eps, mean_corruption_acc, mce (or corruption_error), shift_acc@name; each accuracy `k` with its 95% interval as `k_ci`."
+        "The numbers for `metrics.json`: clean_acc, topk, macro_f1, ece, nll, brier, adv_acc@eps (apgd_acc@, autoattack_acc@ for those attacks), mean_corruption_acc, mce (or corruption_error), shift_acc@name; each accuracy `k` with its 95% interval as `k_ci`."
         d = self.data
         h = {'clean_acc': d['clean']['accuracy'], 'clean_acc_ci': d['clean']['accuracy_ci'],
              f"top{d['clean']['top_k']}_acc": d['clean']['top_k_accuracy'], 'macro_f1': d['clean']['macro']['f1'],
              'ece': d['calibration']['ece'], 'nll': d['calibration']['nll'], 'brier': d['calibration']['brier']}
+        pre = _PREFIX.get(d['meta']['attack'], 'adv_acc')
         for e, a, ci in zip(d['adversarial']['eps'], d['adversarial']['accuracy'], d['adversarial']['accuracy_ci']):
-            h[f'adv_acc@{e:g}'], h[f'adv_acc@{e:g}_ci'] = a, ci
+            h[f'{pre}@{e:g}'], h[f'{pre}@{e:g}_ci'] = a, ci
         if d['corruptions']['names']: h['mean_corruption_acc'], h['mean_corruption_acc_ci'] = d['corruptions']['mean_accuracy'], d['corruptions']['mean_accuracy_ci']
         if d.get('baseline'): h.update({k: d['baseline'][k] for k in _ce_keys(d['baseline'])})
         for k, v in d['shifted'].items(): h[f'shift_acc@{k}'], h[f'shift_acc@{k}_ci'] = v['accuracy'], v['accuracy_ci']
@@ -683,7 +686,7 @@ def plot_reports(reports:dict, figsize=(13, 3.8)):
     axs[1].set(yticks=np.arange(len(names)) + 0.4 - w / 2, yticklabels=names, xlim=(0, 1), xlabel='mean accuracy over severities', title='corruptions')
     axs[1].invert_yaxis()
     keys = ['clean_acc', 'ece', 'mean_corruption_acc'] + sorted({k for r in reports.values() for k in r.headline()
-                                                                 if k.startswith(('adv_acc@', 'shift_acc@')) and not k.endswith('_ci')})
+                                                                 if k.startswith(('adv_acc@', 'apgd_acc@', 'autoattack_acc@', 'shift_acc@')) and not k.endswith('_ci')})
     for j, (name, r) in enumerate(reports.items()):
         h = r.headline()
         v = np.array([h.get(k, np.nan) or np.nan for k in keys], float)
