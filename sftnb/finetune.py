@@ -219,7 +219,7 @@ def lp_ft(learn:Learner, # From `sft_learner(..., head='linear')`
           decay:float=None, # Layer decay of the fine-tuning rates (see `discriminative_lrs`); None: fastai's slice(lr/lr_mult, lr)
           lr_mult:float=100, # With decay=None: the first group's rate is lr/lr_mult, as in fastai's `fine_tune`
          ) -> Learner:
-    "LP-FT (Kumar et al. 2022): fit a linear head on frozen features, then fine-tune everything starting from that head."
+    "LP-FT (Kumar et al. 2022): fit a linear head on frozen features, then fine-tune everything starting from that head; the probed weights are kept in `learn.probe_state`."
     lins = [m for m in learn.model[-1].modules() if isinstance(m, nn.Linear)] if _is_body_head(learn.model) else []
     if len(lins) != 1 or any(isinstance(m, (nn.Dropout,) + norm_types) for m in learn.model[-1].modules()):
         raise ValueError("lp_ft needs a linear head: build the Learner with sft_learner(..., head='linear')")
@@ -227,6 +227,7 @@ def lp_ft(learn:Learner, # From `sft_learner(..., head='linear')`
     learn.freeze()
     _set_norm_training(learn, False)
     learn.fit_one_cycle(lp_epochs, lp_lr or 10 * lr, cbs=FrozenNorm())
+    learn.probe_state = {k: v.detach().clone() for k, v in learn.model.state_dict().items()}   # pretrained body + fitted head: WiSE-FT's start
     _set_norm_training(learn, learn.train_bn)
     learn.unfreeze()
     n = len(learn.opt.param_lists)
@@ -236,22 +237,24 @@ def lp_ft(learn:Learner, # From `sft_learner(..., head='linear')`
 # %% ../nbs/03_finetune.ipynb #734169d5
 def _signature(model): return tuple(float(p.detach().double().sum()) for p in model.parameters())
 
-WISE_HEADS = ('finetuned', 'interpolate')
+WISE_HEADS = ('finetuned', 'interpolate', 'probe')
 
 def wise_ft(learn:Learner, # Fine-tuned, built by `sft_learner` (it holds the starting weights)
             alpha:float, # 0: the starting weights, 1: the fine-tuned weights
-            head:str='finetuned', # 'finetuned': interpolate the backbone only, keep the fine-tuned head; 'interpolate': every tensor
+            head:str='finetuned', # 'finetuned': interpolate the backbone only, keep the fine-tuned head; 'interpolate': every tensor;
+                                  # 'probe': every tensor, from the linear probe of `lp_ft` (pretrained body + fitted head)
            ) -> Learner:
     "WiSE-FT (Wortsman et al. 2022): set the model to (1-alpha)*start + alpha*fine-tuned, for the backbone (default) or every floating-point tensor."
     check_range(alpha, 'alpha', 0, 1)
     if head not in WISE_HEADS: raise ValueError(f"head must be one of {WISE_HEADS}, got {head!r}")
-    start = getattr(learn, 'pretrained_state', None)
+    start = getattr(learn, 'probe_state' if head == 'probe' else 'pretrained_state', None)
+    if start is None and head == 'probe': raise ValueError("head='probe' needs learn.probe_state: fine-tune with lp_ft, which keeps the weights after its linear probe")
     if start is None: raise ValueError("wise_ft needs learn.pretrained_state: build the Learner with sft_learner")
     if head == 'finetuned' and not _is_body_head(learn.model): raise ValueError("head='finetuned' needs a (body, head) model from sft_learner; use head='interpolate'")
     if getattr(learn, '_wise_sig', None) != _signature(learn.model):  # trained since the last call: snapshot the fine-tuned weights
         learn.finetuned_state = {k: v.detach().clone() for k, v in learn.model.state_dict().items()}
     ft = learn.finetuned_state
-    mix = lambda k: head == 'interpolate' or k.startswith('0.')   # '0.': the body of fastai's (body, head) model
+    mix = lambda k: head != 'finetuned' or k.startswith('0.')   # '0.': the body of fastai's (body, head) model
     learn.model.load_state_dict({k: torch.lerp(start[k].to(v), v, alpha) if v.is_floating_point() and mix(k) else v for k, v in ft.items()})
     learn._wise_sig = _signature(learn.model)
     return learn
