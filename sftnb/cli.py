@@ -1,4 +1,4 @@
-"""The `sftnb` command: `sftnb run`, `sftnb sweep` and `sftnb collect` over the library's `run`, `sweep` and `collect`.
+"""The `sftnb` command: `sftnb run`, `sftnb sweep`, `sftnb collect` and `sftnb export` over the library's `run`, `sweep`, `collect` and `export_onnx`.
 
 Docs: https://sftnb.github.io/sftnb/cli.html.md"""
 
@@ -44,6 +44,7 @@ _EXAMPLES = """examples:
   sftnb sweep nbs/tutorials/01_robust_finetune.ipynb --grid grid.yaml --out runs/quick -p epochs 1 -p corruptions ''
   sftnb sweep nbs/tutorials/01_robust_finetune.ipynb --grid grid.yaml --out /shared/sweep1 --scheduler tcp://10.0.0.5:8786
   sftnb collect runs/sweep1 --csv results.csv
+  sftnb export runs/e8 (the run folder's learner.pkl -> runs/e8/model.onnx; needs the deploy extra)
 
 a grid file is a mapping of parameter -> list of values (every combination runs), or a list of parameter mappings:
   strategy: [fine_tune, lp_ft]
@@ -73,6 +74,11 @@ def _parser():
     c = sub.add_parser('collect', help='gather the results of a sweep into one table', epilog=_EXAMPLES, formatter_class=fmt)
     c.add_argument('out', metavar='DIR', help='the sweep folder')
     c.add_argument('--csv', metavar='PATH', help='where to write the table (default DIR/results.csv)')
+    e = sub.add_parser('export', help="export a run's model (learner.pkl) to ONNX, normalization included", epilog=_EXAMPLES, formatter_class=fmt)
+    e.add_argument('run', metavar='RUN', help='a run folder holding learner.pkl (tutorial 01 saves it), or a learner .pkl file')
+    e.add_argument('--out', metavar='FILE', help='the .onnx file to write (default RUN/model.onnx)')
+    e.add_argument('--size', type=int, metavar='PX', help="image size in pixels (default: the run's `size` parameter from metrics.json)")
+    e.add_argument('--overwrite', action='store_true', help='replace an existing .onnx file')
     for q in (r, s):
         q.add_argument('--kernel', default='python3', help='Jupyter kernel name (default: %(default)s)')
         q.add_argument('--allow-unknown', action='store_true', help='inject parameters the notebook does not declare')
@@ -111,10 +117,29 @@ def _cmd_collect(a) -> int:
     print(f"\n{len(df)} runs; table written to {a.csv or Path(a.out)/'results.csv'}")
     return 0
 
+def _cmd_export(a) -> int:
+    import json, warnings
+    from fastai.learner import load_learner
+    from sftnb.deploy import export_onnx   # here, not at the top: the other commands start without torch
+    src = Path(a.run)
+    pkl = src/'learner.pkl' if src.is_dir() else src
+    if not pkl.is_file(): raise FileNotFoundError(f"{pkl} not found: a run folder needs learner.pkl (tutorial 01 saves it; in your own notebook, learn.export(...))")
+    out = Path(a.out or pkl.parent/'model.onnx')
+    if out.exists() and not a.overwrite: raise FileExistsError(f"{out} exists; pass --overwrite to replace it")
+    size, metrics = a.size, pkl.parent/'metrics.json'
+    if size is None and metrics.is_file(): size = json.loads(metrics.read_text()).get('params', {}).get('size')
+    if size is None: raise ValueError(f"the image size is unknown (no metrics.json with a `size` parameter beside {pkl.name}): pass --size")
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')   # load_learner's reminder that a pickle can run code: only export runs you trust
+        learn = load_learner(pkl)
+    out = export_onnx(learn, out, overwrite=a.overwrite, input_shape=(3, size, size))
+    print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB): input [0, 1] pixels (batch, 3, {size}, {size}), classes {list(learn.dls.vocab)}")
+    return 0
+
 def main(argv=None) -> int:
     "Entry point of the `sftnb` console script."
     a = _parser().parse_args(argv)
-    try: return {'run': _cmd_run, 'sweep': _cmd_sweep, 'collect': _cmd_collect}[a.cmd](a)
+    try: return {'run': _cmd_run, 'sweep': _cmd_sweep, 'collect': _cmd_collect, 'export': _cmd_export}[a.cmd](a)
     except (FileNotFoundError, FileExistsError, NotADirectoryError, ValueError, TypeError, KeyError) as e:
         print(f"sftnb {a.cmd}: error: {e}", file=sys.stderr)
         return 2

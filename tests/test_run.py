@@ -52,6 +52,26 @@ def test_sftnb_run_tutorial_defaults(default_run):
     injected = [c for c in nb.cells if 'injected-parameters' in c.metadata.get('tags', [])]
     assert injected and str(out) in injected[0].source     # out_dir was injected
 
+def test_sftnb_export_of_the_default_run(sftnb_bin, default_run, tmp_path):
+    "The run's saved model, exported to ONNX on the command line, gives the run's own test accuracy through onnxruntime."
+    import torch
+    from sftnb.data import digits_folder, image_dls, TARGET_CLASSES
+    from sftnb.deploy import OnnxModel, onnx_info
+    m = json.loads((default_run/'metrics.json').read_text())
+    assert m['model'] == 'learner.pkl' and (default_run/'learner.pkl').stat().st_size > 1e5
+    r = sh(sftnb_bin, 'export', default_run, '--out', tmp_path/'model.onnx')
+    assert r.returncode == 0, r.stderr[-3000:]
+    info = onnx_info(tmp_path/'model.onnx')
+    assert info['classes'] == ['5', '6', '7', '8', '9'] and info['input_dims'][1:] == [3, 32, 32]
+    dls = image_dls(digits_folder(size=32), classes=TARGET_CLASSES, test='test', num_workers=0)   # the run's test split (nothing flagged in it)
+    om = OnnxModel(tmp_path/'model.onnx', dls)
+    right = sum(int((om(x).argmax(1) == y.as_subclass(torch.Tensor)).sum()) for x, y in dls.test)
+    assert abs(right / len(dls.test.dataset) - m['clean_acc']) <= 1 / 180 + 1e-9, (right, m['clean_acc'])   # one image's margin for a near-tie
+    again = sh(sftnb_bin, 'export', default_run, '--out', tmp_path/'model.onnx')       # a finished export is never overwritten
+    assert again.returncode == 2 and 'exists; pass --overwrite' in again.stderr
+    missing = sh(sftnb_bin, 'export', tmp_path)
+    assert missing.returncode == 2 and 'learner.pkl not found' in missing.stderr
+
 def test_plain_papermill_runs_the_tutorial(papermill_bin, default_run, tmp_path):
     "No sftnb CLI involved: papermill alone, other parameters, measured against the default run's report (mCE)."
     out = tmp_path/'pm'
