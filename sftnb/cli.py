@@ -119,8 +119,6 @@ def _cmd_collect(a) -> int:
 
 def _cmd_export(a) -> int:
     import json, warnings
-    from fastai.learner import load_learner
-    from sftnb.deploy import export_onnx   # here, not at the top: the other commands start without torch
     src = Path(a.run)
     pkl = src/'learner.pkl' if src.is_dir() else src
     if not pkl.is_file(): raise FileNotFoundError(f"{pkl} not found: a run folder needs learner.pkl (tutorial 01 saves it; in your own notebook, learn.export(...))")
@@ -129,6 +127,8 @@ def _cmd_export(a) -> int:
     size, metrics = a.size, pkl.parent/'metrics.json'
     if size is None and metrics.is_file(): size = json.loads(metrics.read_text()).get('params', {}).get('size')
     if size is None: raise ValueError(f"the image size is unknown (no metrics.json with a `size` parameter beside {pkl.name}): pass --size")
+    from fastai.learner import load_learner   # after the checks, and not at the top: the other commands start without torch
+    from sftnb.deploy import export_onnx
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')   # load_learner's reminder that a pickle can run code: only export runs you trust
         learn = load_learner(pkl)
