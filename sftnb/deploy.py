@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 import pandas as pd, torch, torch.nn as nn
-from .core import check_int, check_range, wilson_interval
+from .core import check_int, check_range, seeded, wilson_interval
 from .data import norm_stats
 from .adversarial import PixelSpace, eval_mode, pgd
 from .augment import corruption_names
@@ -140,8 +140,8 @@ def check_export(learn, # The fastai `Learner` the exports came from
                 ys.append(y.as_subclass(torch.Tensor).cpu())
         return {k: torch.cat(v) for k, v in out.items()}, torch.cat(ys)
     def attacked():
-        torch.manual_seed(seed)
-        for x, y in items.batches(): yield pgd(learn.model, x, y, eps, steps=steps, **kw), y
+        with seeded(seed):        # the attack's random starts, without touching the caller's random state
+            for x, y in items.batches(): yield pgd(learn.model, x, y, eps, steps=steps, **kw), y
     settings = [('clean', items.batches())] + [(f'{c}/{s}', items.batches(c, s, seed)) for c in names for s in severities]
     settings += [(f'PGD-{steps}@{eps:g} (transferred)', attacked())] if eps > 0 else []
     rows = []
