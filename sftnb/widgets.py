@@ -1,4 +1,4 @@
-"""ipywidgets explorers for JupyterLab: augmentation presets, corruptions and adversarial examples, each a panel whose controls redraw one image in place.
+"""ipywidgets explorers for JupyterLab: augmentation presets, corruptions, adversarial examples and saliency maps, each a panel whose controls redraw one image in place.
 
 Docs: https://sftnb.github.io/sftnb/widgets.html.md"""
 
@@ -13,9 +13,10 @@ from PIL import Image
 from .data import image_items, norm_kwargs
 from .augment import PRESETS, CORRUPTIONS, aug_preset, as_rgb_array, corrupt, mosaic
 from .adversarial import PixelSpace, fgsm, pgd, eval_mode
+from .explain import SALIENCY_METHODS, explain_batch
 
 # %% auto #0
-__all__ = ['aug_explorer', 'corruption_explorer', 'adversarial_explorer']
+__all__ = ['aug_explorer', 'corruption_explorer', 'adversarial_explorer', 'explain_explorer']
 
 # %% ../nbs/10_widgets.ipynb #96cb0751
 def _load_rgb(src, size):
@@ -116,4 +117,31 @@ def adversarial_explorer(learn, # A trained Learner
     update()
     box = W.VBox([W.HBox([idx, attack, eps]), view, table])
     box.index, box.attack, box.eps, box.image, box.table = idx, attack, eps, view, table
+    return box
+
+# %% ../nbs/10_widgets.ipynb #f9c30506
+def explain_explorer(learn, # A trained Learner
+                     dl=None, # Images to choose from; default learn.dls.valid
+                     eps_max:float=0.3, # Largest eps on the slider
+                     zoom:int=4, # Display scale of each image
+                    ):
+    "An ipywidgets panel: pick an image, a saliency method, eps and a corruption; see the map over the clean, attacked and corrupted image and each prediction."
+    import ipywidgets as W
+    from pytorch_grad_cam.utils.image import show_cam_on_image
+    dl = dl if dl is not None else learn.dls.valid
+    idx = W.IntSlider(value=0, min=0, max=len(dl.dataset) - 1, description='image')
+    method = W.Dropdown(options=list(SALIENCY_METHODS), value='gradcam', description='method')
+    eps = W.FloatSlider(value=min(0.1, eps_max), min=0.0, max=eps_max, step=0.01, description='eps')
+    corr = W.Dropdown(options=list(CORRUPTIONS), value='fog', description='corruption')
+    sev = W.IntSlider(value=3, min=1, max=5, description='severity')
+    view, table = W.Image(format='png'), W.HTML()
+    def update(*_):
+        ex = explain_batch(learn, dl, idxs=[idx.value], eps=eps.value or None, corruption=corr.value, severity=sev.value, method=method.value)
+        _show(view, mosaic([show_cam_on_image(ex.images[v][0] / 255, ex.maps[v][0], use_rgb=True) for v in ex.versions], ncols=len(ex.versions), pad=4), zoom=zoom)
+        table.value = f"<b>label</b> {ex.vocab[ex.labels[0]]} &nbsp; " + ' &nbsp; '.join(
+            f"<b>{v}</b> {ex.vocab[ex.preds[v][0]]} {ex.probs[v][0]:.2f}" for v in ex.versions)
+    for w in (idx, method, eps, corr, sev): w.observe(update, names='value')
+    update()
+    box = W.VBox([W.HBox([idx, method, eps]), W.HBox([corr, sev]), view, table])
+    box.index, box.method, box.eps, box.corruption, box.severity, box.image, box.table = idx, method, eps, corr, sev, view, table
     return box
