@@ -1,4 +1,4 @@
-"""The `sftnb` command: `sftnb run`, `sftnb sweep`, `sftnb collect` and `sftnb export` over the library's `run`, `sweep`, `collect` and `export_onnx`.
+"""The `sftnb` command: `sftnb run`, `sftnb sweep`, `sftnb tune`, `sftnb collect` and `sftnb export` over the library's `run`, `sweep`, `tune`, `collect` and `export_onnx`.
 
 Docs: https://sftnb.github.io/sftnb/cli.html.md"""
 
@@ -10,7 +10,7 @@ import argparse, sys
 from pathlib import Path
 
 from .experiment import run, RunFailed
-from .sweep import sweep, collect
+from .sweep import sweep, collect, tune
 
 # %% auto #0
 __all__ = ['parse_value', 'read_params', 'main']
@@ -41,6 +41,7 @@ _EXAMPLES = """examples:
   sftnb run nbs/tutorials/01_robust_finetune.ipynb -p epochs 5 -p lr 1e-3 --out runs/lr1e-3
   sftnb run my_experiment.ipynb -f params.yaml --out runs/exp1
   sftnb sweep nbs/tutorials/01_robust_finetune.ipynb --grid grid.yaml --out runs/sweep1 --workers 2
+  sftnb tune nbs/tutorials/01_robust_finetune.ipynb --space space.yaml --trials 20 --out runs/tune1 -p epochs 4
   sftnb sweep nbs/tutorials/01_robust_finetune.ipynb --grid grid.yaml --out runs/quick -p epochs 1 -p corruptions ''
   sftnb sweep nbs/tutorials/01_robust_finetune.ipynb --grid grid.yaml --out /shared/sweep1 --scheduler tcp://10.0.0.5:8786
   sftnb collect runs/sweep1 --csv results.csv
@@ -49,6 +50,10 @@ _EXAMPLES = """examples:
 a grid file is a mapping of parameter -> list of values (every combination runs), or a list of parameter mappings:
   strategy: [fine_tune, lp_ft]
   lr: [0.001, 0.01]
+a search space (space.yaml) reads:
+  lr: {low: 0.001, high: 0.03, log: true}
+  eps: {low: 0.05, high: 0.15}
+  strategy: [fine_tune, lp_ft]
 """
 
 def _parser():
@@ -71,6 +76,20 @@ def _parser():
     s.add_argument('--retries', type=int, default=0, metavar='N', help='retries of a failed run (default 0)')
     s.add_argument('--timeout', type=float, metavar='S', help='seconds a cell may run')
     s.add_argument('--no-resume', action='store_true', help='refuse to start if some runs are already finished')
+    t = sub.add_parser('tune', help='search a notebook\'s parameters with Optuna (resumable: rerun with more --trials)', epilog=_EXAMPLES, formatter_class=fmt)
+    t.add_argument('notebook', help='the notebook to run')
+    t.add_argument('--space', required=True, metavar='YAML', help='search space: NAME: {low: L, high: H[, log: true][, step: S]} or NAME: [choice, ...]')
+    t.add_argument('--trials', type=int, required=True, metavar='N', help='trials the study should hold (finished ones count; rerun with a larger N to continue)')
+    t.add_argument('--out', required=True, metavar='DIR', help='folder of the trial runs (trial-NNNN) and of study.db')
+    t.add_argument('-p', '--param', nargs=2, action='append', default=[], metavar=('NAME', 'VALUE'), help='a parameter fixed for every trial (repeatable)')
+    t.add_argument('--workers', type=int, default=1, metavar='K', help='trials at once on this machine (default 1)')
+    t.add_argument('--storage', metavar='URL', help='Optuna storage shared by workers and machines (default sqlite:///DIR/study.db)')
+    t.add_argument('--objective', metavar='KEY', help='metrics.json key to optimise (default: valid_adv_acc@<largest eps>, else valid_acc)')
+    t.add_argument('--minimize', action='store_true', help='minimise the objective (default: maximise)')
+    t.add_argument('--pruner', default='median', help='median (default), percentile, hyperband or none')
+    t.add_argument('--sampler', default='tpe', help='tpe (default) or random')
+    t.add_argument('--seed', type=int, default=0, help="the sampler's seed (default 0)")
+    t.add_argument('--timeout', type=float, metavar='S', help='seconds a cell may run')
     c = sub.add_parser('collect', help='gather the results of a sweep into one table', epilog=_EXAMPLES, formatter_class=fmt)
     c.add_argument('out', metavar='DIR', help='the sweep folder')
     c.add_argument('--csv', metavar='PATH', help='where to write the table (default DIR/results.csv)')
@@ -79,7 +98,7 @@ def _parser():
     e.add_argument('--out', metavar='FILE', help='the .onnx file to write (default RUN/model.onnx)')
     e.add_argument('--size', type=int, metavar='PX', help="image size in pixels (default: the run's `size` parameter from metrics.json)")
     e.add_argument('--overwrite', action='store_true', help='replace an existing .onnx file')
-    for q in (r, s):
+    for q in (r, s, t):
         q.add_argument('--kernel', default='python3', help='Jupyter kernel name (default: %(default)s)')
         q.add_argument('--allow-unknown', action='store_true', help='inject parameters the notebook does not declare')
         q.add_argument('--no-progress', action='store_true', help='hide progress bars')
@@ -110,6 +129,12 @@ def _cmd_sweep(a) -> int:
         if client is not None: client.close()
     return 1 if (table['status'] == 'failed').any() else 0
 
+def _cmd_tune(a) -> int:
+    study = tune(a.notebook, a.space, a.out, n_trials=a.trials, objective=a.objective, direction='minimize' if a.minimize else 'maximize',
+                 params={k: parse_value(v) for k, v in a.param}, workers=a.workers, storage=a.storage, sampler=a.sampler, pruner=a.pruner,
+                 seed=a.seed, timeout=a.timeout, kernel_name=a.kernel, allow_unknown=a.allow_unknown, progress=not a.no_progress)
+    return 0 if any(t.state.name == 'COMPLETE' for t in study.trials) else 1
+
 def _cmd_collect(a) -> int:
     import pandas as pd
     df = collect(a.out, csv=a.csv or True)
@@ -139,7 +164,7 @@ def _cmd_export(a) -> int:
 def main(argv=None) -> int:
     "Entry point of the `sftnb` console script."
     a = _parser().parse_args(argv)
-    try: return {'run': _cmd_run, 'sweep': _cmd_sweep, 'collect': _cmd_collect, 'export': _cmd_export}[a.cmd](a)
+    try: return {'run': _cmd_run, 'sweep': _cmd_sweep, 'tune': _cmd_tune, 'collect': _cmd_collect, 'export': _cmd_export}[a.cmd](a)
     except (FileNotFoundError, FileExistsError, NotADirectoryError, ValueError, TypeError, KeyError) as e:
         print(f"sftnb {a.cmd}: error: {e}", file=sys.stderr)
         return 2

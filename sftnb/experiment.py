@@ -12,14 +12,16 @@ from pathlib import Path
 from .core import atomic_write, json_safe, flatten_dict, check_range
 
 # %% auto #0
-__all__ = ['new_run_dir', 'read_metrics', 'run_state', 'run_folder', 'record', 'notebook_params', 'param_range', 'check_params',
-           'RunFailed', 'run']
+__all__ = ['PRUNERS', 'new_run_dir', 'read_metrics', 'pid_alive', 'run_state', 'run_folder', 'record', 'notebook_params',
+           'param_range', 'check_params', 'RunFailed', 'TrialPruned', 'RunPruned', 'run', 'make_pruner', 'report',
+           'report_epochs']
 
 # %% ../nbs/06_experiment.ipynb #639bed44
 class _Claimed:
     "What this process has claimed: its run folder (`record` writes there) and the MLflow run mirroring it."
     folder:Path|None = None
     mlflow = None
+    trial = None    # the Optuna trial this run belongs to (see `report`)
 
 _this = _Claimed()
 
@@ -54,13 +56,14 @@ def _update(d:Path, **values) -> dict:
     atomic_write(d/'metrics.json', json.dumps(m, indent=2))
     return m
 
-def _pid_alive(pid) -> bool:
+def pid_alive(pid) -> bool:
+    "Whether a process with this id runs on this machine."
     try: os.kill(int(pid), 0)
     except (OSError, ValueError, TypeError): return False
     return True
 
 def run_state(d) -> str:
-    "State of a run folder: 'new', 'running', 'finished', 'failed', 'interrupted' (its process is gone) or 'unknown' (files not made by sftnb)."
+    "State of a run folder: 'new', 'running', 'finished', 'failed', 'pruned' (stopped early by a tuner), 'interrupted' (its process is gone) or 'unknown' (files not made by sftnb)."
     d = Path(d)
     if not d.exists(): return 'new'
     if (d/'error.json').exists(): return 'failed'
@@ -68,8 +71,8 @@ def run_state(d) -> str:
     except ValueError: return 'failed'
     if not m: return 'unknown' if any(d.glob('*.ipynb')) else 'new'
     status, run = m.get('status'), m.get('run', {})
-    if status in ('finished', 'failed'): return status
-    if run.get('pid') and run.get('host') == socket.gethostname() and not _pid_alive(run['pid']): return 'interrupted'
+    if status in ('finished', 'failed', 'pruned'): return status
+    if run.get('pid') and run.get('host') == socket.gethostname() and not pid_alive(run['pid']): return 'interrupted'
     return 'running' if run.get('pid') else 'unknown'
 
 # %% ../nbs/06_experiment.ipynb #fb54859d
@@ -183,6 +186,15 @@ class RunFailed(RuntimeError):
         where = f"cell {error['cell_index']}" if error.get('cell_index') is not None else 'the run'
         super().__init__(f"{where} raised {error['ename']}: {error['evalue']}\n  partial notebook kept at {self.notebook}")
 
+class TrialPruned(Exception):
+    "Raised inside a notebook by `report` when the tuner's pruner stops the trial; `run` then ends the run as 'pruned'."
+
+class RunPruned(RuntimeError):
+    "A notebook run was stopped early by a tuner's pruner (`.notebook`: the saved partial notebook)."
+    def __init__(self, notebook, why:str):
+        self.notebook = Path(notebook)
+        super().__init__(f"{why}\n  partial notebook kept at {self.notebook}")
+
 # %% ../nbs/06_experiment.ipynb #98288d17
 def _versions() -> dict:
     from importlib.metadata import version, PackageNotFoundError
@@ -211,8 +223,8 @@ def _prepare_out(nb:Path, out) -> tuple[Path, Path]:
     state = run_state(out)
     if state in ('failed', 'interrupted'): _set_aside(out, state)
     elif state == 'running': raise FileExistsError(f"{out} holds a run that is still going (process {read_metrics(out)['run'].get('pid')})")
-    elif state in ('finished', 'unknown') or (out/nb.name).exists():
-        raise FileExistsError(f"{out} already holds a run ({'metrics.json' if state == 'finished' else 'files not made by sftnb'}); "
+    elif state in ('finished', 'pruned', 'unknown') or (out/nb.name).exists():
+        raise FileExistsError(f"{out} already holds a run ({'files not made by sftnb' if state == 'unknown' else 'metrics.json'}); "
                               f"choose another output folder (results are never overwritten)")
     out.mkdir(parents=True, exist_ok=True)
     return out, out/nb.name
@@ -266,9 +278,71 @@ def run(nb, # The notebook to run
         pm.execute_notebook(str(nb), str(dest), parameters=params, kernel_name=kernel_name, progress_bar=progress, **papermill_kw)
     except BaseException as e:  # a cell failed, the kernel died, a timeout, Ctrl-C: the folder says what happened
         err = {'notebook': dest.name, **_error_from(e)}
+        if err['ename'] == 'TrialPruned':   # stopped by the tuner: a result, not an error
+            _update(out, status='pruned', run=dict(ended=_now(), duration_s=time.time() - t0, pruned=err['evalue']))
+            raise RunPruned(dest, err['evalue']) from None
         atomic_write(out/'error.json', json.dumps(json_safe(err), indent=2))
         _update(out, status='failed', run=dict(ended=_now(), duration_s=time.time() - t0, error=f"{err['ename']}: {err['evalue']}"))
         if isinstance(e, pm.PapermillExecutionError): raise RunFailed(dest, err) from None
         raise
     _update(out, status='finished', run=dict(ended=_now(), duration_s=time.time() - t0))
     return dest
+
+# %% ../nbs/06_experiment.ipynb #7b13e7b7
+PRUNERS = ('median', 'percentile', 'hyperband', 'none')
+
+def make_pruner(spec='median', # A name in PRUNERS, or a dict {'name': ..., **the pruner's arguments}; None: no pruning
+               ):
+    "An Optuna pruner from a JSON-able description (the same one is rebuilt in each trial's process)."
+    try: import optuna
+    except ImportError: raise ImportError('searching needs Optuna: pip install "sftnb[tune]"') from None
+    spec = {'name': 'none'} if spec is None else {'name': spec} if isinstance(spec, str) else dict(spec)
+    name = spec.pop('name', None)
+    if name not in PRUNERS: raise ValueError(f"pruner must be one of {PRUNERS} (or a dict with 'name'), got {name!r}")
+    if name == 'median': return optuna.pruners.MedianPruner(**{'n_startup_trials': 3, 'n_warmup_steps': 1, **spec})
+    if name == 'percentile': return optuna.pruners.PercentilePruner(**{'percentile': 25.0, 'n_startup_trials': 3, 'n_warmup_steps': 1, **spec})
+    if name == 'hyperband': return optuna.pruners.HyperbandPruner(**spec)
+    return optuna.pruners.NopPruner()
+
+def _trial():
+    "The Optuna trial this process runs as (from `$SFTNB_TRIAL`), or None."
+    spec = os.environ.get('SFTNB_TRIAL')
+    if not spec: return None
+    if _this.trial is None:
+        import optuna
+        s = json.loads(spec)
+        study = optuna.load_study(study_name=s['study'], storage=s['storage'], pruner=make_pruner(s.get('pruner')))
+        _this.trial = optuna.trial.Trial(study, s['trial_id'])
+    return _this.trial
+
+def report(value:float, # The objective's value so far (e.g. this epoch's validation accuracy)
+           step:int, # Where in training (e.g. the epoch), a whole number >= 0
+          ):
+    "Record an intermediate value in the run folder and, in a tuning trial, report it to Optuna; raises `TrialPruned` when the trial should stop."
+    from sftnb.core import check_int
+    step, value = check_int(step, 'step', 0), float(value)
+    if _this.folder is not None:
+        _update(_this.folder, reported={**read_metrics(_this.folder).get('reported', {}), str(step): value})
+    t = _trial()
+    if t is None: return
+    t.report(value, step)
+    if t.should_prune():
+        if _this.folder is not None: _update(_this.folder, pruned_at=step)
+        raise TrialPruned(f"trial {t.number} pruned at step {step} (reported {value:.4g})")
+
+# %% ../nbs/06_experiment.ipynb #0c4657b4
+def report_epochs(monitor='accuracy', # A metric's name in the recorder (e.g. 'accuracy', 'valid_loss'), or a function Learner -> float
+                 ):
+    "A fastai callback that `report`s `monitor` after every epoch (steps count on across `fit` calls), so a tuner can prune the run."
+    from fastai.callback.core import Callback
+    class ReportEpochs(Callback):
+        order = 65   # after the Recorder (50) has the epoch's values
+        def __init__(self): self.step = 0
+        def after_epoch(self):
+            if callable(monitor): v = monitor(self.learn)
+            else:
+                names = self.recorder.metric_names[1:-1]   # without 'epoch' and 'time'
+                if monitor not in names: raise ValueError(f"report_epochs: no metric {monitor!r} in the recorder; it has {list(names)}")
+                v = self.recorder.values[-1][list(names).index(monitor)]
+            report(v, self.step); self.step += 1
+    return ReportEpochs()

@@ -1,4 +1,4 @@
-"""A notebook over a grid of parameters: resumable sweeps on local workers or a Dask cluster, and their results collected into one table.
+"""A notebook over many parameter settings: resumable grid sweeps on local workers or a Dask cluster, Optuna searches (`tune`) with pruning and a shared storage, and their results collected into one table.
 
 Docs: https://sftnb.github.io/sftnb/sweep.html.md"""
 
@@ -6,14 +6,16 @@ Docs: https://sftnb.github.io/sftnb/sweep.html.md"""
 
 # %% ../nbs/06b_sweep.ipynb #0025c14d
 from __future__ import annotations
-import hashlib, itertools, json, os, queue, re, subprocess
+import hashlib, itertools, json, os, queue, re, socket, subprocess, threading
 from pathlib import Path
+import numpy as np
 
 from .core import atomic_write, flatten_dict, check_int
-from .experiment import check_params, run, RunFailed, run_state, read_metrics
+from .experiment import check_params, run, RunFailed, RunPruned, run_state, read_metrics, make_pruner, pid_alive
 
 # %% auto #0
-__all__ = ['expand_grid', 'run_slug', 'sweep', 'collect', 'plot_sweep']
+__all__ = ['SAMPLERS', 'expand_grid', 'run_slug', 'sweep', 'collect', 'plot_sweep', 'read_space', 'objective_value', 'tune',
+           'plot_tune']
 
 # %% ../nbs/06b_sweep.ipynb #1bf5a7e8
 def expand_grid(grid) -> list:
@@ -220,3 +222,168 @@ def plot_sweep(df, # From `collect`
     ax.set_xlabel(x); ax.set_ylabel(y)
     if hue: ax.legend(fontsize=8)
     return ax
+
+# %% ../nbs/06b_sweep.ipynb #36eaa0b5
+def read_space(space) -> dict:
+    "A search space (a dict or a YAML file): name -> Optuna distribution; `{low, high[, log][, step]}` is a float or int range, a list a choice."
+    import optuna.distributions as D
+    src = space
+    if isinstance(space, (str, Path)):
+        import yaml
+        f = Path(space)
+        if not f.is_file(): raise FileNotFoundError(f"search space file {f} not found")
+        space = yaml.safe_load(f.read_text())
+    if not isinstance(space, dict) or not space: raise ValueError(f"the search space must be a non-empty dict (name -> range or list of choices), got {src!r}")
+    out = {}
+    for k, v in space.items():
+        if isinstance(v, (list, tuple)):
+            if not v: raise ValueError(f"search space {k}: the list of choices is empty")
+            out[k] = D.CategoricalDistribution(list(v))
+        elif isinstance(v, dict):
+            extra = set(v) - {'low', 'high', 'log', 'step'}
+            if extra or not {'low', 'high'} <= set(v): raise ValueError(f"search space {k}: expected {{low, high[, log][, step]}}, got {v!r}")
+            lo, hi, log, step = v['low'], v['high'], bool(v.get('log', False)), v.get('step')
+            if not all(isinstance(b, (int, float)) and not isinstance(b, bool) for b in (lo, hi)) or lo >= hi:
+                raise ValueError(f"search space {k}: low and high must be numbers with low < high, got {lo!r}, {hi!r}")
+            if log and (lo <= 0 or step is not None): raise ValueError(f"search space {k}: a log scale needs low > 0 and no step, got {v!r}")
+            if isinstance(lo, int) and isinstance(hi, int) and (step is None or isinstance(step, int)):
+                out[k] = D.IntDistribution(lo, hi, log=log, step=step or 1)
+            else: out[k] = D.FloatDistribution(float(lo), float(hi), log=log, step=step)
+        else: raise ValueError(f"search space {k}: expected {{low, high}} or a list of choices, got {v!r}")
+    return out
+
+def objective_value(metrics:dict, # A run's metrics.json contents
+                    objective=None, # A key (dots for nested keys), a dict key -> weight, a function metrics -> float, or None (robust validation accuracy)
+                   ) -> float:
+    "The number a search optimises, from a run's metrics."
+    flat = flatten_dict({k: v for k, v in metrics.items() if k != 'run'})
+    if callable(objective): return float(objective(metrics))
+    if objective is None:
+        adv = sorted((float(k.split('@', 1)[1]), k) for k in flat if k.startswith('valid_adv_acc@'))
+        objective = adv[-1][1] if adv else 'valid_acc'
+    weights = {objective: 1.0} if isinstance(objective, str) else dict(objective)
+    missing = [k for k in weights if not isinstance(flat.get(k), (int, float)) or isinstance(flat.get(k), bool)]
+    if missing: raise KeyError(f"objective {missing} not among the run's numeric metrics: {sorted(k for k, v in flat.items() if isinstance(v, (int, float)))[:20]}")
+    return float(sum(w * flat[k] for k, w in weights.items()))
+
+# %% ../nbs/06b_sweep.ipynb #f1615059
+_ENDED = ('COMPLETE', 'PRUNED', 'FAIL')
+
+def _mark_interrupted(study):
+    "Trials left running by a process of this machine that no longer exists end as failed (marked 'interrupted'; they do not count)."
+    import optuna
+    from optuna.trial import TrialState
+    for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        a = t.user_attrs
+        if a.get('host') == socket.gethostname() and a.get('pid') and not pid_alive(a['pid']):
+            optuna.trial.Trial(study, t._trial_id).set_user_attr('interrupted', True)
+            study.tell(t.number, state=TrialState.FAIL)
+
+def _counted(study) -> int:
+    "Trials that count towards `n_trials`: ended (not interrupted) or still running."
+    return sum((t.state.name in _ENDED and not t.user_attrs.get('interrupted')) or t.state.name == 'RUNNING' for t in study.get_trials(deepcopy=False))
+
+# %% ../nbs/06b_sweep.ipynb #7dc33288
+SAMPLERS = ('tpe', 'random')
+
+def _sampler(name, seed):
+    import optuna
+    if name not in SAMPLERS: raise ValueError(f"sampler must be one of {SAMPLERS}, got {name!r}")
+    return optuna.samplers.TPESampler(seed=seed) if name == 'tpe' else optuna.samplers.RandomSampler(seed=seed)
+
+def _tune_worker(study, dists, nb, shared, out, objective, n_trials, lock, env, trial_env, kernel_name, timeout, allow_unknown, bar):
+    "Ask, run, tell until the study holds `n_trials` counted trials."
+    from optuna.trial import TrialState
+    while True:
+        with lock:
+            if _counted(study) >= n_trials: return
+            t = study.ask(dists)
+            d = out/f'trial-{t.number:04d}'
+            for k, v in dict(host=socket.gethostname(), pid=os.getpid(), run=d.name).items(): t.set_user_attr(k, v)
+        e = {**env, 'SFTNB_TRIAL': json.dumps({**trial_env, 'trial_id': t._trial_id})}
+        try:
+            run(nb, {**shared, **t.params}, out=d, kernel_name=kernel_name, progress=False, allow_unknown=allow_unknown, env=e, execution_timeout=timeout)
+            value, state = objective_value(read_metrics(d), objective), TrialState.COMPLETE
+        except RunPruned: value, state = None, TrialState.PRUNED
+        except Exception as err:   # a failing trial does not stop the search; its folder says why
+            value, state = None, TrialState.FAIL
+            t.set_user_attr('error', f"{type(err).__name__}: {err}"[:500])
+        study.tell(t, value) if state == TrialState.COMPLETE else study.tell(t, state=state)
+        bar.update(1)
+
+def tune(nb, # The experiment notebook
+         space, # Search space: dict or YAML file (see `read_space`)
+         out, # Folder of the trials' run folders and, by default, the study's SQLite file
+         n_trials:int=20, # Trials the study should hold when done (ended ones count: rerun with more to continue)
+         objective=None, # Metric name, dict of weights, or function of the metrics; default robust validation accuracy
+         direction:str='maximize', # 'maximize' or 'minimize' the objective
+         params:dict=None, # Parameters shared by every trial (fixed, not searched)
+         workers:int=1, # Trials run at once on this machine
+         storage:str=None, # Optuna storage URL; default `sqlite:///<out>/study.db`
+         study_name:str=None, # Default: the notebook's name
+         sampler:str='tpe', # 'tpe' or 'random'
+         pruner='median', # See `make_pruner`: 'median', 'percentile', 'hyperband', 'none', or a dict
+         seed:int=0, # Seed of the sampler
+         timeout:float=None, # Seconds a cell may run (papermill's execution_timeout)
+         kernel_name:str='python3',
+         allow_unknown:bool=False, # Inject parameters the notebook does not declare
+         progress:bool=True, # A progress bar over this call's trials
+        ):
+    "Optuna search over `nb`'s parameters: one papermill run per trial in `out/trial-NNNN`, pruned through `report`, resumable from its storage; returns the study."
+    make_pruner(pruner)   # a bad pruner, or no Optuna ('pip install "sftnb[tune]"'), is refused before anything runs
+    import optuna
+    from tqdm.auto import tqdm
+    nb = Path(nb).absolute()
+    if not nb.is_file(): raise FileNotFoundError(f"notebook {nb} not found")
+    check_int(n_trials, 'n_trials', 1); check_int(workers, 'workers', 1); check_int(seed, 'seed', 0)
+    if direction not in ('maximize', 'minimize'): raise ValueError(f"direction must be 'maximize' or 'minimize', got {direction!r}")
+    dists, shared = read_space(space), dict(params or {})
+    clash = sorted(set(dists) & set(shared))
+    if clash: raise ValueError(f"{clash} are both searched (space) and fixed (params): keep each in one place")
+    for k, dist in dists.items():   # every bound and choice must be a value the notebook accepts
+        for v in (dist.choices if hasattr(dist, 'choices') else (dist.low, dist.high)): check_params(nb, {**shared, k: v}, allow_unknown)
+    check_params(nb, shared, allow_unknown)
+    out = Path(out).absolute()
+    if out.exists() and not out.is_dir(): raise NotADirectoryError(f"tuning output {out} exists and is not a folder")
+    out.mkdir(parents=True, exist_ok=True)
+    storage = storage or f"sqlite:///{out/'study.db'}"
+    study_name = study_name or nb.stem
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(storage=storage, study_name=study_name, direction=direction, load_if_exists=True,
+                                sampler=_sampler(sampler, seed), pruner=make_pruner(pruner))
+    if study.direction.name.lower() != direction: raise ValueError(f"study {study_name!r} in {storage} was created to {study.direction.name.lower()}, not {direction}")
+    _mark_interrupted(study)
+    todo = max(0, n_trials - _counted(study))
+    envs, lock = _run_envs(workers, workers), threading.Lock()
+    trial_env = {'storage': storage, 'study': study_name, 'pruner': pruner}
+    bar = tqdm(total=todo, desc='tune', unit='trial', disable=not progress)
+    args = (study, dists, nb, shared, out, objective, n_trials, lock)
+    threads = [threading.Thread(target=_tune_worker, args=(*args, envs[w], trial_env, kernel_name, timeout, allow_unknown, bar)) for w in range(workers)]
+    for th in threads: th.start()
+    for th in threads: th.join()
+    bar.close()
+    n = {s: sum(t.state.name == s for t in study.trials) for s in _ENDED}
+    best = f"; best {study.best_value:.4g} (trial {study.best_trial.number}: {study.best_params})" if n['COMPLETE'] else ''
+    print(f"tune of {nb.name}: {len(study.trials)} trials in the study ({n['COMPLETE']} complete, {n['PRUNED']} pruned, {n['FAIL']} failed){best} -> {out}")
+    return study
+
+# %% ../nbs/06b_sweep.ipynb #74a7125d
+def plot_tune(study, # From `tune` (or `optuna.load_study`)
+              figsize=(10, 3.5)):
+    "Optimisation history and parameter importances of a study, side by side (matplotlib)."
+    import matplotlib.pyplot as plt, optuna
+    done = [t for t in study.trials if t.state.name == 'COMPLETE']
+    if not done: raise ValueError(f"study {study.study_name!r} has no complete trial to plot")
+    fig, (a, b) = plt.subplots(1, 2, figsize=figsize)
+    x, v = [t.number for t in done], [t.value for t in done]
+    best = (np.maximum if study.direction.name == 'MAXIMIZE' else np.minimum).accumulate(v)
+    a.plot(x, v, 'o', label='trial'); a.step(x, best, where='post', label='best so far')
+    pruned = [t.number for t in study.trials if t.state.name == 'PRUNED']
+    if pruned: a.plot(pruned, [min(v)] * len(pruned), 'x', color='grey', label='pruned')
+    a.set_xlabel('trial'); a.set_ylabel('objective'); a.set_title('optimisation history'); a.legend(fontsize=8)
+    if len(done) >= 2 and len(study.best_params) >= 1:
+        imp = optuna.importance.get_param_importances(study)
+        b.barh(list(imp)[::-1], list(imp.values())[::-1]); b.set_title('parameter importance (fANOVA)')
+    else: b.set_axis_off()
+    fig.tight_layout()
+    return fig
