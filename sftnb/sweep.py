@@ -18,14 +18,17 @@ __all__ = ['SAMPLERS', 'expand_grid', 'run_slug', 'sweep', 'collect', 'plot_swee
            'plot_tune']
 
 # %% ../nbs/06b_sweep.ipynb #1bf5a7e8
+def _yaml_or(src, what:str):
+    "`src` itself, or the contents of the YAML file it names (a `str` or `Path`)."
+    if not isinstance(src, (str, Path)): return src
+    import yaml
+    p = Path(src)
+    if not p.is_file(): raise FileNotFoundError(f"{what} file {p} not found")
+    return yaml.safe_load(p.read_text())
+
 def expand_grid(grid) -> list:
     "Runs of a grid: a dict of lists (Cartesian product), a list of dicts, or a YAML file holding either."
-    src = grid
-    if isinstance(grid, (str, Path)):
-        import yaml
-        p = Path(grid)
-        if not p.is_file(): raise FileNotFoundError(f"grid file {p} not found")
-        grid = yaml.safe_load(p.read_text())
+    src, grid = grid, _yaml_or(grid, 'grid')
     if isinstance(grid, dict):
         if not grid: raise ValueError(f"the grid {src!r} is empty")
         axes = {k: (list(v) if isinstance(v, (list, tuple)) else [v]) for k, v in grid.items()}
@@ -227,12 +230,7 @@ def plot_sweep(df, # From `collect`
 def read_space(space) -> dict:
     "A search space (a dict or a YAML file): name -> Optuna distribution; `{low, high[, log][, step]}` is a float or int range, a list a choice."
     import optuna.distributions as D
-    src = space
-    if isinstance(space, (str, Path)):
-        import yaml
-        f = Path(space)
-        if not f.is_file(): raise FileNotFoundError(f"search space file {f} not found")
-        space = yaml.safe_load(f.read_text())
+    src, space = space, _yaml_or(space, 'search space')
     if not isinstance(space, dict) or not space: raise ValueError(f"the search space must be a non-empty dict (name -> range or list of choices), got {src!r}")
     out = {}
     for k, v in space.items():
