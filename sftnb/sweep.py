@@ -289,12 +289,12 @@ def _sampler(name, seed):
     if name not in SAMPLERS: raise ValueError(f"sampler must be one of {SAMPLERS}, got {name!r}")
     return optuna.samplers.TPESampler(seed=seed) if name == 'tpe' else optuna.samplers.RandomSampler(seed=seed)
 
-def _tune_worker(study, dists, nb, shared, out, objective, n_trials, lock, env, trial_env, kernel_name, timeout, allow_unknown, bar):
-    "Ask, run, tell until the study holds `n_trials` counted trials."
+def _tune_worker(study, dists, nb, shared, out, objective, n_trials, lock, stop, env, trial_env, kernel_name, timeout, allow_unknown, bar):
+    "Ask, run, tell until the study holds `n_trials` counted trials (or `stop` is set)."
     from optuna.trial import TrialState
     while True:
         with lock:
-            if _counted(study) >= n_trials: return
+            if stop.is_set() or _counted(study) >= n_trials: return
             t = study.ask(dists)
             d = out/f'trial-{t.number:04d}'
             for k, v in dict(host=socket.gethostname(), pid=os.getpid(), run=d.name).items(): t.set_user_attr(k, v)
@@ -352,14 +352,19 @@ def tune(nb, # The experiment notebook
     if study.direction.name.lower() != direction: raise ValueError(f"study {study_name!r} in {storage} was created to {study.direction.name.lower()}, not {direction}")
     _mark_interrupted(study)
     todo = max(0, n_trials - _counted(study))
-    envs, lock = _run_envs(workers, workers), threading.Lock()
+    envs, lock, stop = _run_envs(workers, workers), threading.Lock(), threading.Event()
     trial_env = {'storage': storage, 'study': study_name, 'pruner': pruner}
     bar = tqdm(total=todo, desc='tune', unit='trial', disable=not progress)
-    args = (study, dists, nb, shared, out, objective, n_trials, lock)
+    args = (study, dists, nb, shared, out, objective, n_trials, lock, stop)
     threads = [threading.Thread(target=_tune_worker, args=(*args, envs[w], trial_env, kernel_name, timeout, allow_unknown, bar)) for w in range(workers)]
     for th in threads: th.start()
-    for th in threads: th.join()
-    bar.close()
+    try:
+        for th in threads: th.join()
+    except KeyboardInterrupt:   # Ctrl-C: no new trials; the running ones end (interrupted kernels fail) before we return
+        stop.set(); print('tune: stopping; rerun the same command to continue the study')
+        for th in threads: th.join()
+        raise
+    finally: bar.close()
     n = {s: sum(t.state.name == s for t in study.trials) for s in _ENDED}
     best = f"; best {study.best_value:.4g} (trial {study.best_trial.number}: {study.best_params})" if n['COMPLETE'] else ''
     print(f"tune of {nb.name}: {len(study.trials)} trials in the study ({n['COMPLETE']} complete, {n['PRUNED']} pruned, {n['FAIL']} failed){best} -> {out}")
