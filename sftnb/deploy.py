@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 import pandas as pd, torch, torch.nn as nn
 from .core import check_int, check_range, seeded, wilson_interval
-from .data import norm_stats
+from .data import norm_stats, norm_kwargs
 from .adversarial import PixelSpace, eval_mode, pgd
 from .augment import corruption_names
 from .evaluate import EvalItems
@@ -129,7 +129,7 @@ def check_export(learn, # The fastai `Learner` the exports came from
     names = corruption_names(corruptions)
     check_range(eps, 'eps', 0); check_int(steps, 'steps', 1)
     if dl is None: dl = learn.dls.test if getattr(learn.dls, 'test', None) is not None else learn.dls.valid
-    items, kw = EvalItems(dl), dict(zip(('mean', 'std'), norm_stats(dl) or ()))
+    items, kw = EvalItems(dl), norm_kwargs(dl)
     models = {'pytorch': learn.model, **{k: OnnxModel(v, dl) for k, v in exports.items()}}
     def logits(batches):
         "{name: logits} over the same batches, and the labels."

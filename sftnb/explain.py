@@ -155,6 +155,7 @@ def explain_batch(learn, # A trained fastai `Learner`
     if eps:
         with seeded(seed): versions[f'pgd eps={eps:g}'] = pgd(model, x, y, eps, steps=steps, **kw)
     if corruption: versions[f'{corruption} s{severity}'] = cat(items.batches(corruption, severity, seed))[0]
+    if method != 'gradient' and layer is None: layer = target_layer(model, x)   # once, not once per version
     images, maps, preds, probs = {}, {}, {}, {}
     for v, xv in versions.items():
         with eval_mode(model), torch.no_grad(): pr = model_logits(model, xv).softmax(1)

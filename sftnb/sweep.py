@@ -306,7 +306,8 @@ def _tune_worker(study, dists, nb, shared, out, objective, n_trials, lock, stop,
         except Exception as err:   # a failing trial does not stop the search; its folder says why
             value, state = None, TrialState.FAIL
             t.set_user_attr('error', f"{type(err).__name__}: {err}"[:500])
-        study.tell(t, value) if state == TrialState.COMPLETE else study.tell(t, state=state)
+        if state == TrialState.COMPLETE: study.tell(t, value)
+        else: study.tell(t, state=state)
         bar.update(1)
 
 def tune(nb, # The experiment notebook
