@@ -257,7 +257,7 @@ def objective_value(metrics:dict, # A run's metrics.json contents
     flat = flatten_dict({k: v for k, v in metrics.items() if k != 'run'})
     if callable(objective): return float(objective(metrics))
     if objective is None:
-        adv = sorted((float(k.split('@', 1)[1]), k) for k in flat if k.startswith('valid_adv_acc@'))
+        adv = sorted((float(m[1]), k) for k in flat if (m := re.fullmatch(r'valid_adv_acc@(\d+(?:\.\d*)?(?:e-?\d+)?)', k)))   # not the `_ci` beside each
         objective = adv[-1][1] if adv else 'valid_acc'
     weights = {objective: 1.0} if isinstance(objective, str) else dict(objective)
     missing = [k for k in weights if not isinstance(flat.get(k), (int, float)) or isinstance(flat.get(k), bool)]
@@ -284,10 +284,13 @@ def _counted(study) -> int:
 # %% ../nbs/06b_sweep.ipynb #7dc33288
 SAMPLERS = ('tpe', 'random')
 
-def _sampler(name, seed):
+def _sampler(spec, seed):
+    "An Optuna sampler from a name in SAMPLERS or a dict {'name': ..., **the sampler's arguments}, e.g. {'name': 'tpe', 'n_startup_trials': 3}."
     import optuna
-    if name not in SAMPLERS: raise ValueError(f"sampler must be one of {SAMPLERS}, got {name!r}")
-    return optuna.samplers.TPESampler(seed=seed) if name == 'tpe' else optuna.samplers.RandomSampler(seed=seed)
+    spec = {'name': spec} if isinstance(spec, str) else dict(spec)
+    name = spec.pop('name', None)
+    if name not in SAMPLERS: raise ValueError(f"sampler must be one of {SAMPLERS} (or a dict with 'name'), got {name!r}")
+    return (optuna.samplers.TPESampler if name == 'tpe' else optuna.samplers.RandomSampler)(**{'seed': seed, **spec})
 
 def _tune_worker(study, dists, nb, shared, out, objective, n_trials, lock, stop, env, trial_env, kernel_name, timeout, allow_unknown, bar):
     "Ask, run, tell until the study holds `n_trials` counted trials (or `stop` is set)."
@@ -320,7 +323,7 @@ def tune(nb, # The experiment notebook
          workers:int=1, # Trials run at once on this machine
          storage:str=None, # Optuna storage URL; default `sqlite:///<out>/study.db`
          study_name:str=None, # Default: the notebook's name
-         sampler:str='tpe', # 'tpe' or 'random'
+         sampler='tpe', # 'tpe' or 'random', or a dict with the sampler's arguments: {'name': 'tpe', 'n_startup_trials': 3}
          pruner='median', # See `make_pruner`: 'median', 'percentile', 'hyperband', 'none', or a dict
          seed:int=0, # Seed of the sampler
          timeout:float=None, # Seconds a cell may run (papermill's execution_timeout)
@@ -329,7 +332,7 @@ def tune(nb, # The experiment notebook
          progress:bool=True, # A progress bar over this call's trials
         ):
     "Optuna search over `nb`'s parameters: one papermill run per trial in `out/trial-NNNN`, pruned through `report`, resumable from its storage; returns the study."
-    make_pruner(pruner)   # a bad pruner, or no Optuna ('pip install "sftnb[tune]"'), is refused before anything runs
+    make_pruner(pruner); smp = _sampler(sampler, seed)   # a bad pruner or sampler, or no Optuna ('pip install "sftnb[tune]"'), is refused before anything runs
     import optuna
     from tqdm.auto import tqdm
     nb = Path(nb).absolute()
@@ -349,7 +352,7 @@ def tune(nb, # The experiment notebook
     study_name = study_name or nb.stem
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(storage=storage, study_name=study_name, direction=direction, load_if_exists=True,
-                                sampler=_sampler(sampler, seed), pruner=make_pruner(pruner))
+                                sampler=smp, pruner=make_pruner(pruner))
     if study.direction.name.lower() != direction: raise ValueError(f"study {study_name!r} in {storage} was created to {study.direction.name.lower()}, not {direction}")
     _mark_interrupted(study)
     todo = max(0, n_trials - _counted(study))
