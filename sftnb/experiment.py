@@ -13,8 +13,8 @@ from .core import atomic_write, json_safe, flatten_dict, check_range
 
 # %% auto #0
 __all__ = ['PRUNERS', 'new_run_dir', 'read_metrics', 'pid_alive', 'run_state', 'run_folder', 'record', 'notebook_params',
-           'param_range', 'check_params', 'RunFailed', 'TrialPruned', 'RunPruned', 'run', 'make_pruner', 'report',
-           'report_epochs']
+           'param_range', 'param_words', 'check_params', 'RunFailed', 'TrialPruned', 'RunPruned', 'run', 'make_pruner',
+           'report', 'report_epochs']
 
 # %% ../nbs/06_experiment.ipynb #639bed44
 class _Claimed:
@@ -139,6 +139,10 @@ def param_range(help:str) -> dict|None:
     hi = None if m[3] == 'inf' else num(m[3])
     return dict(lo=num(m[2]), hi=hi, lo_open=m[1] == '(', hi_open=hi is not None and m[4] == ')')
 
+def param_words(help:str) -> list:
+    "The words a numeric parameter's comment accepts besides numbers, written `or 'word'`, e.g. `(0, inf), or 'find'`."
+    return re.findall(r"\bor '([^']+)'", help or '')
+
 _NOVALUE = object()
 
 def _literal(src):
@@ -158,7 +162,7 @@ def check_params(nb, # The notebook
                  params:dict, # Values to inject
                  allow_unknown:bool=False, # Inject names the notebook does not declare (papermill only warns)
                 ) -> dict:
-    "All of the notebook's parameters with `params` applied; refuses undeclared names, values whose type differs from the default's, and numbers outside the range the parameter's comment declares."
+    "All of the notebook's parameters with `params` applied; refuses undeclared names, values whose type differs from the default's (except the words its comment allows with `or 'word'`), and numbers outside the range the parameter's comment declares."
     info = _inspect(nb)
     declared = {k: v['default'] for k, v in info.items()}
     unknown = [k for k in params if k not in declared]
@@ -169,8 +173,10 @@ def check_params(nb, # The notebook
         d = _literal(declared[k]) if k in declared else _NOVALUE
         if isinstance(d, str) and isinstance(v, (int, float)) and not isinstance(v, bool) and re.fullmatch(r'[\d.,\s]*', d):
             v = str(v)   # `-p severities 5` where the default is the list '3' or '1,3,5': the string '5'
-        if d is not _NOVALUE and not _same_kind(v, d):
-            raise TypeError(f"parameter {k}={v!r} is a {type(v).__name__}, but the notebook's default {declared[k]} is a {type(d).__name__}")
+        words = param_words(info[k].get('help', '')) if k in info else []
+        if d is not _NOVALUE and not _same_kind(v, d) and not (isinstance(v, str) and v in words):
+            alt = f" or one of {words}" if words else ''
+            raise TypeError(f"parameter {k}={v!r} is a {type(v).__name__}, but the notebook's default {declared[k]} is a {type(d).__name__}{alt}")
         rng = param_range(info[k].get('help', '')) if k in info else None
         if rng and isinstance(v, (int, float)) and not isinstance(v, bool):
             try: check_range(v, f'parameter {k}', **rng)

@@ -26,7 +26,8 @@ from .models import get_arch
 
 # %% auto #0
 __all__ = ['WISE_HEADS', 'load_weights', 'linear_head', 'sft_learner', 'layer_groups', 'layer_splitter', 'discriminative_lrs',
-           'FrozenNorm', 'GradualUnfreeze', 'L2SP', 'lp_ft', 'wise_ft', 'wise_ft_curve', 'EMA', 'forgetting']
+           'suggest_lr', 'FrozenNorm', 'GradualUnfreeze', 'L2SP', 'lp_ft', 'wise_ft', 'wise_ft_curve', 'EMA',
+           'forgetting']
 
 # %% ../nbs/03_finetune.ipynb #1089448d
 def _read_weights(weights):
@@ -153,6 +154,31 @@ def discriminative_lrs(lr:float, # Learning rate of the last group (the head)
     "A geometric ladder of learning rates, deepest group first (timm's `layer_decay`): lr * decay**(n_groups-1-i)."
     check_range(decay, 'decay', 0, 1, lo_open=True); check_range(lr, 'lr', 0, lo_open=True); n_groups = check_int(n_groups, 'n_groups', 1)
     return np.array([lr * decay ** (n_groups - 1 - i) for i in range(n_groups)])
+
+# %% ../nbs/03_finetune.ipynb #9a8327a9
+def suggest_lr(learn:Learner, # Set up as it will train: frozen or not, with its training callbacks
+               without=(), # Callbacks, or callback types, to leave out of the search (e.g. `OverfitGuard`)
+               suggest_funcs=None, # fastai suggestion functions (default `(valley,)`); the first gives `lr`
+               start_lr:float=1e-7, # Rate of the first batch
+               end_lr:float=10, # Rate of the last batch
+               num_it:int=100, # Batches at most (it stops early when the loss diverges)
+               show_plot:bool=False, # Draw fastai's loss-vs-rate plot with the suggestions marked
+              ) -> dict:
+    "fastai's `lr_find` with nothing written to `learn.path` and the `without` callbacks left out; returns the suggestion(s) and the curve."
+    from fastai.callback.schedule import valley
+    import tempfile
+    check_range(start_lr, 'start_lr', 0, lo_open=True); check_range(end_lr, 'end_lr', start_lr, lo_open=True); check_int(num_it, 'num_it', 6)
+    funcs = tuple(suggest_funcs) if suggest_funcs else (valley,)
+    types = tuple(c for c in without if isinstance(c, type))
+    drop = [c for c in learn.cbs if (types and isinstance(c, types)) or any(c is w for w in without)]
+    path = learn.path
+    with tempfile.TemporaryDirectory() as d, learn.removed_cbs(drop):
+        learn.path = Path(d)
+        try: found = learn.lr_find(start_lr=start_lr, end_lr=end_lr, num_it=num_it, show_plot=show_plot, suggest_funcs=funcs)
+        finally: learn.path = path
+    rec = learn.recorder
+    return dict(lr=float(found[0]), suggestions={k: float(v) for k, v in found._asdict().items()},
+                lrs=[float(v) for v in rec.lrs], losses=[float(v) for v in rec.losses])
 
 # %% ../nbs/03_finetune.ipynb #8aeea72e
 def _norm_modules(model): return [m for m in model.modules() if isinstance(m, norm_types)]
