@@ -46,6 +46,7 @@ _EXAMPLES = """examples:
   sftnb sweep nbs/tutorials/01_robust_finetune.ipynb --grid grid.yaml --out /shared/sweep1 --scheduler tcp://10.0.0.5:8786
   sftnb collect runs/sweep1 --csv results.csv
   sftnb export runs/e8 (the run folder's learner.pkl -> runs/e8/model.onnx; needs the deploy extra)
+  sftnb export runs/e8 --int8 (also runs/e8/model-int8.onnx, calibrated on the run's training images)
 
 a grid file is a mapping of parameter -> list of values (every combination runs), or a list of parameter mappings:
   strategy: [fine_tune, lp_ft]
@@ -98,6 +99,9 @@ def _parser():
     e.add_argument('--out', metavar='FILE', help='the .onnx file to write (default RUN/model.onnx)')
     e.add_argument('--size', type=int, metavar='PX', help="image size in pixels (default: the run's `size` parameter from metrics.json)")
     e.add_argument('--overwrite', action='store_true', help='replace an existing .onnx file')
+    e.add_argument('--int8', action='store_true', help='also write an int8 model (static QDQ quantization with onnxruntime) beside it, FILE-int8.onnx')
+    e.add_argument('--calib', metavar='DIR', help="int8 calibration images: a folder searched recursively (default: the run's training images)")
+    e.add_argument('--calib-n', type=int, default=256, metavar='N', help='calibration images to use, a seeded random sample (default %(default)s)')
     for q in (r, s, t):
         q.add_argument('--kernel', default='python3', help='Jupyter kernel name (default: %(default)s)')
         q.add_argument('--allow-unknown', action='store_true', help='inject parameters the notebook does not declare')
@@ -142,23 +146,53 @@ def _cmd_collect(a) -> int:
     print(f"\n{len(df)} runs; table written to {a.csv or Path(a.out)/'results.csv'}")
     return 0
 
+def _calib_folder(a, params:dict) -> Path:
+    "Where `--int8` calibration images come from: `--calib`, else the run's training images (its data_path's train/, or the embedded digits)."
+    if a.calib:
+        d = Path(a.calib)
+        if not d.is_dir(): raise NotADirectoryError(f"--calib {d} is not a folder of images")
+        return d
+    if params.get('data_path'): d = Path(params['data_path'])/'train'
+    elif 'data_path' in params:
+        from sftnb.data import digits_folder
+        d = digits_folder(size=params.get('size') or 32)/'train'
+    else: raise ValueError("--int8 needs calibration images: pass --calib DIR (a folder of training-like images)")
+    if not d.is_dir(): raise NotADirectoryError(f"the run's training images {d} are not there: pass --calib DIR")
+    return d
+
 def _cmd_export(a) -> int:
-    import json, warnings
+    import json, random, warnings
     src = Path(a.run)
     pkl = src/'learner.pkl' if src.is_dir() else src
     if not pkl.is_file(): raise FileNotFoundError(f"{pkl} not found: a run folder needs learner.pkl (tutorial 01 saves it; in your own notebook, learn.export(...))")
     out = Path(a.out or pkl.parent/'model.onnx')
-    if out.exists() and not a.overwrite: raise FileExistsError(f"{out} exists; pass --overwrite to replace it")
-    size, metrics = a.size, pkl.parent/'metrics.json'
-    if size is None and metrics.is_file(): size = json.loads(metrics.read_text()).get('params', {}).get('size')
+    if out.suffix != '.onnx': raise ValueError(f"--out must end in .onnx, got {str(out)!r}")
+    q_out = out.with_name(f'{out.stem}-int8.onnx')
+    for f in [out] + ([q_out] if a.int8 else []):
+        if f.exists() and not a.overwrite: raise FileExistsError(f"{f} exists; pass --overwrite to replace it")
+    if a.calib_n < 1: raise ValueError(f"--calib-n must be >= 1, got {a.calib_n}")
+    metrics = pkl.parent/'metrics.json'
+    params = json.loads(metrics.read_text()).get('params', {}) if metrics.is_file() else {}
+    size = a.size if a.size is not None else params.get('size')
     if size is None: raise ValueError(f"the image size is unknown (no metrics.json with a `size` parameter beside {pkl.name}): pass --size")
+    if a.int8:
+        from fastai.data.transforms import get_image_files
+        calib = _calib_folder(a, params)
+        files = sorted(get_image_files(calib))
+        if not files: raise ValueError(f"no image files under {calib} for --int8 calibration")
+        files = random.Random(0).sample(files, min(a.calib_n, len(files)))   # every class, not the first folder's
     from fastai.learner import load_learner   # after the checks, and not at the top: the other commands start without torch
-    from sftnb.deploy import export_onnx
+    from sftnb.deploy import export_onnx, quantize_onnx
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')   # load_learner's reminder that a pickle can run code: only export runs you trust
         learn = load_learner(pkl)
     out = export_onnx(learn, out, overwrite=a.overwrite, input_shape=(3, size, size))
     print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB): input [0, 1] pixels (batch, 3, {size}, {size}), classes {list(learn.dls.vocab)}")
+    if a.int8:
+        dl = learn.dls.test_dl(files, bs=64, num_workers=0)   # the learner's own resizing and normalization (quantize_onnx undoes the latter)
+        q_out = quantize_onnx(out, q_out, dl, n=len(files), overwrite=a.overwrite)
+        print(f"wrote {q_out} ({q_out.stat().st_size / 1e6:.1f} MB): int8, calibrated on {len(files)} images from {calib}; "
+              "check_export(learn, {'fp32': ..., 'int8': ...}, dl) measures what quantization costs")
     return 0
 
 def main(argv=None) -> int:

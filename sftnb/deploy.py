@@ -158,7 +158,7 @@ def check_export(learn, # The fastai `Learner` the exports came from
 # %% ../nbs/05b_deploy.ipynb #f539d484
 def quantize_onnx(path, # An fp32 ONNX file from `export_onnx`
                   out, # The int8 `.onnx` file to write
-                  dl, # Calibration images (e.g. `dls.train`); its normalization is undone: the model takes pixels
+                  dl, # Calibration images, labelled or not (e.g. `dls.train`, `dls.test_dl(files)`); its normalization is undone: the model takes pixels
                   n:int=256, # Calibration images to use
                   per_channel:bool=True, # One scale per output channel of each weight (more accurate)
                   overwrite:bool=False, # Replace an existing `out`
@@ -172,8 +172,8 @@ def quantize_onnx(path, # An fp32 ONNX file from `export_onnx`
     if out.resolve() == path.resolve(): raise ValueError("out must differ from path: the fp32 export is kept")
     check_int(n, 'n', 1)
     st, batches, seen = norm_stats(dl), [], 0
-    for x, _ in dl:
-        x = x.as_subclass(torch.Tensor)
+    for b in dl:   # labelled batches (x, y) or unlabelled ones (x,), e.g. from `dls.test_dl(files)`
+        x = b[0].as_subclass(torch.Tensor)
         batches.append((PixelSpace(x, *st).to_pixel(x) if st else x.float()).cpu().numpy()[:n - seen]); seen += len(batches[-1])
         if seen >= n: break
     if not batches: raise ValueError("dl yielded no calibration images")
