@@ -17,6 +17,10 @@ def test_adversarial_tutorial_defaults(papermill_bin, tmp_path):
         assert t[k]['pgd_acc@0.1'] <= t[k]['clean_acc'] + 1e-9 and t[k]['fgsm_acc'] <= t[k]['clean_acc'] + 1e-9
     assert t['nfgsm']['guard_collapses'] == 0 and t['fgsm_rs']['guard_collapses'] == 0, t   # no false alarm: none of these runs collapses
     assert m['n_test'] == 180 and m['eval_eps'] == [0.1]
+    s = m['saliency']                                                      # Grad-CAM maps, clean vs PGD vs fog, for none and nfgsm
+    assert set(s) == {'none', 'nfgsm'} and all(set(v) == {'clean', 'pgd eps=0.1', 'fog s3'} for v in s.values())
+    assert all(v['clean']['map_corr_with_clean'] > 0.999 and -1 <= v['pgd eps=0.1']['map_corr_with_clean'] <= 1 for v in s.values())
+    assert s['none']['pgd eps=0.1']['accuracy'] <= s['nfgsm']['pgd eps=0.1']['accuracy']   # 12 images: an ordering, not a level
 
 def test_adversarial_tutorial_other_parameters(papermill_bin, tmp_path):
     m = papermill(papermill_bin, '02_adversarial_training.ipynb', tmp_path, methods='none,nfgsm', epochs=1, eval_eps='0.05',
