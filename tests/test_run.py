@@ -59,14 +59,20 @@ def test_sftnb_export_of_the_default_run(sftnb_bin, default_run, tmp_path):
     from sftnb.deploy import OnnxModel, onnx_info
     m = json.loads((default_run/'metrics.json').read_text())
     assert m['model'] == 'learner.pkl' and (default_run/'learner.pkl').stat().st_size > 1e5
-    r = sh(sftnb_bin, 'export', default_run, '--out', tmp_path/'model.onnx')
+    bad = sh(sftnb_bin, 'export', default_run, '--out', tmp_path/'model.onnx', '--int8', '--calib', tmp_path/'nowhere')
+    assert bad.returncode == 2 and 'nowhere is not a folder of images' in bad.stderr and not (tmp_path/'model.onnx').exists()
+    r = sh(sftnb_bin, 'export', default_run, '--out', tmp_path/'model.onnx', '--int8')   # calibrated on the run's own training images
     assert r.returncode == 0, r.stderr[-3000:]
+    assert 'calibrated on 256 images' in r.stdout and onnx_info(tmp_path/'model-int8.onnx')['classes'] == ['5', '6', '7', '8', '9']
     info = onnx_info(tmp_path/'model.onnx')
     assert info['classes'] == ['5', '6', '7', '8', '9'] and info['input_dims'][1:] == [3, 32, 32]
     dls = image_dls(digits_folder(size=32), classes=TARGET_CLASSES, test='test', num_workers=0)   # the run's test split (nothing flagged in it)
     om = OnnxModel(tmp_path/'model.onnx', dls)
     right = sum(int((om(x).argmax(1) == y.as_subclass(torch.Tensor)).sum()) for x, y in dls.test)
     assert abs(right / len(dls.test.dataset) - m['clean_acc']) <= 1 / 180 + 1e-9, (right, m['clean_acc'])   # one image's margin for a near-tie
+    q = OnnxModel(tmp_path/'model-int8.onnx', dls)
+    agree = sum(int((q(x).argmax(1) == om(x).argmax(1)).sum()) for x, _ in dls.test) / len(dls.test.dataset)
+    assert agree >= 0.95, agree   # int8 changes a few near-ties at most (benchmarks/deploy.py: within 1 point of fp32 accuracy)
     again = sh(sftnb_bin, 'export', default_run, '--out', tmp_path/'model.onnx')       # a finished export is never overwritten
     assert again.returncode == 2 and 'exists; pass --overwrite' in again.stderr
     missing = sh(sftnb_bin, 'export', tmp_path)
@@ -75,17 +81,18 @@ def test_sftnb_export_of_the_default_run(sftnb_bin, default_run, tmp_path):
 def test_plain_papermill_runs_the_tutorial(papermill_bin, default_run, tmp_path):
     "No sftnb CLI involved: papermill alone, other parameters, measured against the default run's report (mCE)."
     out = tmp_path/'pm'
-    r = sh(papermill_bin, TUTORIAL, tmp_path/'out.ipynb', '-k', 'python3', '-p', 'epochs', '1', '-p', 'lr', '5e-3',
-           '-p', 'aug', 'medium', '-p', 'strategy', 'lp_ft', '-p', 'adv_method', 'nfgsm', '-p', 'eps', '0.1', '-p', 'adv_eval_eps', '0.1',
+    r = sh(papermill_bin, TUTORIAL, tmp_path/'out.ipynb', '-k', 'python3', '-p', 'epochs', '1', '-p', 'lr', 'find',
+           '-p', 'aug', 'medium', '-p', 'strategy', 'lp_ft', '-p', 'adv_method', 'none', '-p', 'adv_eval_eps', '0.1',
            '-p', 'baseline_report', default_run/'report.json', '-p', 'out_dir', out, cwd=tmp_path)
     assert r.returncode == 0, r.stderr[-3000:]
     m = json.loads((out/'metrics.json').read_text())
-    assert m['params']['epochs'] == 1 and m['params']['lr'] == 5e-3 and m['params']['aug'] == 'medium'
+    assert m['params']['epochs'] == 1 and m['params']['lr'] == 'find' and m['params']['aug'] == 'medium'
+    assert 1e-7 < m['lr_used'] < 10 and m['lr_used'] == m['lr_find']['valley']   # fastai's lr_find chose the rate, recorded
     assert m['params']['strategy'] == 'lp_ft' and 0 <= m['forgetting']['retention'] <= 1.5
-    assert m['params']['adv_method'] == 'nfgsm' and {k for k in m if k.startswith('adv_acc@') and not k.endswith('_ci')} == {'adv_acc@0', 'adv_acc@0.1'}
+    assert m['params']['adv_method'] == 'none' and {k for k in m if k.startswith('adv_acc@') and not k.endswith('_ci')} == {'adv_acc@0', 'adv_acc@0.1'}
     assert 0 <= m['adv_acc@0.1'] <= m['clean_acc'] + 1e-9
-    # No accuracy bound: one adversarial epoch of LP-FT with medium augmentation ends anywhere from chance to 0.6 depending on
-    # the seed and the source backbone (measured 0.206-0.589 over seeds 42, 0, 1, 2 and two backbones); the run's mechanics are what is tested.
+    # No accuracy bound: one epoch of LP-FT with medium augmentation is far from converged; the run's mechanics are what is tested
+    # (LP-FT with N-FGSM runs in the sweep tutorial's test).
     assert 0 <= m['clean_acc'] <= 1
     base = RobustnessReport.from_json(default_run/'report.json')
     mine = RobustnessReport.from_json(out/'report.json')
