@@ -94,13 +94,16 @@ def report(out):
     from sftnb.experiment import read_metrics
     grid = {}
     for d in sorted((out/'grid').iterdir()):
-        if (d/'metrics.json').is_file(): grid[d.name] = (objective_value(read_metrics(d)), len(read_metrics(d).get('reported', {})))
+        m = read_metrics(d) if (d/'metrics.json').is_file() else {}
+        if m.get('status') == 'finished': grid[d.name] = (objective_value(m), len(m.get('reported', {})))
     gbest = max(grid.items(), key=lambda kv: kv[1][0])
     print(f"grid: {len(grid)}/{len(GRID)} runs, {sum(e for _, e in grid.values())} epochs; best {gbest[1][0]:.4f} ({gbest[0]})")
     gaps = []
     for d in sorted(out.glob('tpe-s*')):
         st = optuna.load_study(study_name=NB.stem, storage=f"sqlite:///{d/'study.db'}")
         runs = [t for t in st.trials if not t.user_attrs.get('interrupted')]
+        if not any(t.state.name == 'COMPLETE' for t in runs):
+            print(f"{d.name}: no complete trial yet"); continue
         epochs = sum(len(read_metrics(d/t.user_attrs['run']).get('reported', {})) for t in runs if (d/t.user_attrs['run']/'metrics.json').is_file())
         states = {s: sum(t.state.name == s for t in runs) for s in ('COMPLETE', 'PRUNED', 'FAIL')}
         gap = gbest[1][0] - st.best_value
