@@ -6,7 +6,7 @@ Docs: https://sftnb.github.io/sftnb/sweep.html.md"""
 
 # %% ../nbs/06b_sweep.ipynb #0025c14d
 from __future__ import annotations
-import hashlib, itertools, json, os, queue, re, socket, subprocess, threading
+import hashlib, itertools, json, os, queue, random, re, socket, subprocess, threading
 from pathlib import Path
 import numpy as np
 
@@ -354,6 +354,8 @@ def tune(nb, # The experiment notebook
     study = optuna.create_study(storage=storage, study_name=study_name, direction=direction, load_if_exists=True,
                                 sampler=smp, pruner=make_pruner(pruner))
     if study.direction.name.lower() != direction: raise ValueError(f"study {study_name!r} in {storage} was created to {study.direction.name.lower()}, not {direction}")
+    if study.trials:   # resuming: a sampler seeded as in the first call would propose its first trials again
+        study.sampler = _sampler(sampler, random.Random(f'{seed}:{len(study.trials)}').randrange(2 ** 31))
     _mark_interrupted(study)
     todo = max(0, n_trials - _counted(study))
     envs, lock, stop = _run_envs(workers, workers), threading.Lock(), threading.Event()
