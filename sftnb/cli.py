@@ -180,7 +180,6 @@ def _cmd_export(a) -> int:
         calib = _calib_folder(a, params)
         files = sorted(get_image_files(calib))
         if not files: raise ValueError(f"no image files under {calib} for --int8 calibration")
-        files = random.Random(0).sample(files, min(a.calib_n, len(files)))   # every class, not the first folder's
     from fastai.learner import load_learner   # after the checks, and not at the top: the other commands start without torch
     from sftnb.deploy import export_onnx, quantize_onnx
     with warnings.catch_warnings():
@@ -189,6 +188,8 @@ def _cmd_export(a) -> int:
     out = export_onnx(learn, out, overwrite=a.overwrite, input_shape=(3, size, size))
     print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB): input [0, 1] pixels (batch, 3, {size}, {size}), classes {list(learn.dls.vocab)}")
     if a.int8:
+        if not a.calib: files = [f for f in files if f.parent.name in set(map(str, learn.dls.vocab))] or files   # the run's classes only (the digits folder has all ten)
+        files = random.Random(0).sample(files, min(a.calib_n, len(files)))   # every class, not the first folder's
         dl = learn.dls.test_dl(files, bs=64, num_workers=0)   # the learner's own resizing and normalization (quantize_onnx undoes the latter)
         q_out = quantize_onnx(out, q_out, dl, n=len(files), overwrite=a.overwrite)
         print(f"wrote {q_out} ({q_out.stat().st_size / 1e6:.1f} MB): int8, calibrated on {len(files)} images from {calib}; "

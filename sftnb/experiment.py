@@ -9,7 +9,7 @@ from __future__ import annotations
 import ast, datetime, json, os, platform, re, socket, subprocess, sys, time, traceback
 from pathlib import Path
 
-from .core import atomic_write, json_safe, flatten_dict, check_range
+from .core import atomic_write, json_safe, flatten_dict, check_range, check_int
 
 # %% auto #0
 __all__ = ['PRUNERS', 'new_run_dir', 'read_metrics', 'pid_alive', 'run_state', 'run_folder', 'record', 'notebook_params',
@@ -325,7 +325,6 @@ def report(value:float, # The objective's value so far (e.g. this epoch's valida
            step:int, # Where in training (e.g. the epoch), a whole number >= 0
           ):
     "Record an intermediate value in the run folder and, in a tuning trial, report it to Optuna; raises `TrialPruned` when the trial should stop."
-    from sftnb.core import check_int
     step, value = check_int(step, 'step', 0), float(value)
     if _this.folder is not None:
         _update(_this.folder, reported={**read_metrics(_this.folder).get('reported', {}), str(step): value})

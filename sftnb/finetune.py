@@ -6,7 +6,7 @@ Docs: https://sftnb.github.io/sftnb/finetune.html.md"""
 
 # %% ../nbs/03_finetune.ipynb #ecda41c9
 from __future__ import annotations
-import copy
+import copy, tempfile
 from functools import partial
 from pathlib import Path
 
@@ -19,7 +19,8 @@ from fastai.learner import Learner
 from fastai.layers import norm_types
 from fastai.torch_core import apply_init
 from fastai.vision.learner import vision_learner, model_meta, _default_meta, create_body, create_head, num_features_model, default_split
-import fastai.callback.schedule, fastai.callback.progress  # fit_one_cycle, fine_tune, no_bar
+import fastai.callback.schedule, fastai.callback.progress  # fit_one_cycle, fine_tune, lr_find, no_bar
+from fastai.callback.schedule import valley
 
 from .core import check_int, check_range
 from .models import get_arch
@@ -165,8 +166,6 @@ def suggest_lr(learn:Learner, # Set up as it will train: frozen or not, with its
                show_plot:bool=False, # Draw fastai's loss-vs-rate plot with the suggestions marked
               ) -> dict:
     "fastai's `lr_find` with nothing written to `learn.path` and the `without` callbacks left out; returns the suggestion(s) and the curve."
-    from fastai.callback.schedule import valley
-    import tempfile
     check_range(start_lr, 'start_lr', 0, lo_open=True); check_range(end_lr, 'end_lr', start_lr, lo_open=True); check_int(num_it, 'num_it', 6)
     funcs = tuple(suggest_funcs) if suggest_funcs else (valley,)
     types = tuple(c for c in without if isinstance(c, type))
