@@ -1,14 +1,14 @@
-"Tutorial 03 (hyperparameter sweep) under plain papermill: defaults (8 runs on 2 workers), and a sweep on a local Dask cluster."
+"Tutorial 03 (hyperparameter sweep) under plain papermill: its defaults with one learning rate (4 runs on 2 workers), and a sweep on a local Dask cluster."
 import json, os, subprocess
 import pandas as pd, pytest
 from tutorials import TUT, papermill
 
 # --- 03: sweep
 def test_sweep_tutorial_defaults(papermill_bin, tmp_path):
-    m = papermill(papermill_bin, '03_hyperparameter_sweep.ipynb', tmp_path)
+    m = papermill(papermill_bin, '03_hyperparameter_sweep.ipynb', tmp_path, lrs='0.01')   # the default grid has two lrs: 8 runs, twice the time
     df = pd.read_csv(tmp_path/'sweep'/'results.csv')
-    assert m['n_runs'] == 8 == len(df) and set(df.status) == {'finished'}
-    assert sorted(set(zip(df.strategy, df.eps, df.lr))) == sorted((s, e, l) for s in ('fine_tune', 'lp_ft') for e in (0.0, 0.1) for l in (0.003, 0.01))
+    assert m['n_runs'] == 4 == len(df) and set(df.status) == {'finished'}
+    assert sorted(set(zip(df.strategy, df.eps, df.lr))) == sorted((s, e, 0.01) for s in ('fine_tune', 'lp_ft') for e in (0.0, 0.1))
     assert set(df[df.eps == 0].adv_method) == {'none'} and set(df[df.eps > 0].adv_method) == {'nfgsm'}
     assert set(df.epochs) == {1} and set(df.corruptions) == {'gaussian_noise'}     # the shared settings reached every run
     runs = [p for p in (tmp_path/'sweep').iterdir() if p.is_dir()]
