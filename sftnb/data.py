@@ -24,8 +24,8 @@ import fastai.callback.data  # Datasets.weighted_dataloaders
 from .core import atomic_write, cache_dir, check_int, check_range, get_device
 
 # %% auto #0
-__all__ = ['SOURCE_CLASSES', 'TARGET_CLASSES', 'SPLITS', 'digits_folder', 'image_items', 'open_image', 'image_dls', 'norm_stats',
-           'norm_kwargs', 'audit_images', 'class_weights']
+__all__ = ['SOURCE_CLASSES', 'TARGET_CLASSES', 'SPLITS', 'digits_folder', 'image_items', 'open_image', 'excluded_paths',
+           'image_dls', 'norm_stats', 'norm_kwargs', 'audit_images', 'class_weights']
 
 # %% ../nbs/01_data.ipynb #c10363d1
 SOURCE_CLASSES = ['0', '1', '2', '3', '4']
@@ -160,14 +160,28 @@ def test(self:DataLoaders):
     "The labelled test `DataLoader` added by `image_dls(..., test=...)`, or None."
     return self.loaders[2] if len(self.loaders) > 2 else None
 
-def _excluded(exclude) -> set:
-    "Absolute paths to leave out, from an audit report (rows with `exclude` True) or an iterable of paths."
+def excluded_paths(exclude) -> set:
+    "Absolute paths to leave out, from a report (an audit's rows with `exclude` True; every row of a table without that column), paths, or a list of reports."
     if exclude is None: return set()
     if isinstance(exclude, pd.DataFrame):
         if 'path' not in exclude.columns: raise KeyError(f"exclude: a DataFrame needs a 'path' column; it has {list(exclude.columns)}")
-        rows = exclude[exclude['exclude']] if 'exclude' in exclude.columns else exclude
+        rows = exclude[exclude['exclude'].astype(bool)] if 'exclude' in exclude.columns else exclude
         return {Path(p).absolute() for p in rows['path']}
+    if isinstance(exclude, (list, tuple)) and any(isinstance(e, pd.DataFrame) for e in exclude):
+        return set().union(*(excluded_paths(e) for e in exclude))
     return {Path(p).absolute() for p in listify(exclude)}
+
+def _relabels(relabel) -> dict:
+    "{absolute path: label} from a dict, or from a table with `path` and `suggested` (a `find_label_issues` report) or `label` columns."
+    if relabel is None: return {}
+    if isinstance(relabel, pd.DataFrame):
+        col = 'suggested' if 'suggested' in relabel.columns else 'label'
+        missing = [c for c in ('path', col) if c not in relabel.columns]
+        if missing: raise KeyError(f"relabel: a DataFrame needs 'path' and 'suggested' (or 'label') columns; it has {list(relabel.columns)}")
+        pairs = zip(relabel['path'], relabel[col])
+    elif isinstance(relabel, dict): pairs = relabel.items()
+    else: raise TypeError(f"relabel must be a dict {{path: label}} or a DataFrame with 'path' and 'suggested' columns, got {type(relabel).__name__}")
+    return {Path(p).absolute(): str(y) for p, y in pairs}
 
 def _as_item_tfm(t):
     "fastai transforms pass through; a bare albumentations pipeline is refused with the way to wrap it."
@@ -190,7 +204,8 @@ def image_dls(source, # A folder tree, a CSV file or a DataFrame (see `image_ite
               valid='valid', # Name of the validation split folder / split value
               test=None, # Name of the test split folder / split value to add as `dls.test`
               classes=None, # Keep only these labels (in this order); default all
-              exclude=None, # `audit_images` report (rows with `exclude`) or paths to leave out
+              exclude=None, # Paths to leave out: an `audit_images` report (its rows with `exclude`), any table with a `path` column (e.g. `find_label_issues`), paths, or a list of reports
+              relabel=None, # Labels to correct at load time: {path: label}, or a table with `path` and `suggested` columns (e.g. `find_label_issues`); files are never touched
               valid_pct=0.2, # Share held out for validation when the source has no split
               split_seed=42, # Seed of that random split
               stratify=True, # Stratify the random split by label
@@ -208,7 +223,12 @@ def image_dls(source, # A folder tree, a CSV file or a DataFrame (see `image_ite
     splits = ('train', valid) + ((test,) if test else ())
     items = image_items(source, path=path, fn_col=fn_col, label_col=label_col, split_col=split_col, splits=splits, label_re=label_re)
     items['split'] = items['split'].replace({valid: 'valid', **({test: 'test'} if test else {})})  # folder names -> split names
-    drop = _excluded(exclude)
+    new = _relabels(relabel)
+    if new:
+        unknown = [str(p) for p in new if p not in set(items['path'])]
+        if unknown: raise ValueError(f"relabel: {len(unknown)} path(s) are not images of {source if not isinstance(source, pd.DataFrame) else 'the DataFrame'}, e.g. {unknown[:3]}")
+        items['label'] = [new.get(p, y) for p, y in zip(items['path'], items['label'])]
+    drop = excluded_paths(exclude)
     if drop: items = items[~items['path'].isin(drop)].reset_index(drop=True)
     if classes is not None:
         classes = [str(c) for c in listify(classes)]

@@ -1,4 +1,4 @@
-"""ipywidgets explorers for JupyterLab: augmentation presets, corruptions, adversarial examples and saliency maps, each a panel whose controls redraw one image in place.
+"""ipywidgets explorers for JupyterLab: augmentation presets, corruptions, adversarial examples, saliency maps and data-quality suspects, each a panel whose controls redraw one image in place.
 
 Docs: https://sftnb.github.io/sftnb/widgets.html.md"""
 
@@ -16,7 +16,7 @@ from .adversarial import PixelSpace, fgsm, pgd, eval_mode
 from .explain import SALIENCY_METHODS, explain_batch
 
 # %% auto #0
-__all__ = ['aug_explorer', 'corruption_explorer', 'adversarial_explorer', 'explain_explorer']
+__all__ = ['aug_explorer', 'corruption_explorer', 'adversarial_explorer', 'explain_explorer', 'issue_explorer']
 
 # %% ../nbs/10_widgets.ipynb #96cb0751
 def _load_rgb(src, size):
@@ -144,4 +144,30 @@ def explain_explorer(learn, # A trained Learner
     update()
     box = W.VBox([W.HBox([idx, method, eps]), W.HBox([corr, sev]), view, table])
     box.index, box.method, box.eps, box.corruption, box.severity, box.image, box.table = idx, method, eps, corr, sev, view, table
+    return box
+
+# %% ../nbs/10_widgets.ipynb #6cd7ce06
+def issue_explorer(report, # From `sftnb.quality.find_label_issues` or `find_near_duplicates`
+                   size:int=128, # Display size of each image
+                  ):
+    "An ipywidgets panel to page through a label-issue or near-duplicate report, one suspect at a time, worst first."
+    import ipywidgets as W
+    if len(report) == 0: raise ValueError("issue_explorer: the report has no rows (nothing was flagged)")
+    pairs = 'match' in report.columns
+    idx = W.IntSlider(value=0, min=0, max=len(report) - 1, description='suspect')
+    prev, nxt = W.Button(description='◀ previous'), W.Button(description='next ▶')
+    view, table = W.Image(format='png'), W.HTML()
+    def update(*_):
+        r = report.iloc[idx.value]
+        _show(view, mosaic([_load_rgb(r.path, size)] + ([_load_rgb(r.match, size)] if pairs else []), ncols=2 if pairs else 1, pad=4))
+        if pairs: table.value = (f"<b>{r.issues}</b> (distance {r.distance})<br>{r.path} <b>{r.label}</b> ({r.split})<br>"
+                                 f"{r.match} <b>{r.match_label}</b> ({r.match_split})")
+        else: table.value = (f"#{r['rank']} of {len(report)}: given <b>{r.label}</b>, suggested <b>{r.suggested}</b>, "
+                             f"probability of the given label {r.self_confidence:.3f}<br>{r.path} ({r.split})")
+    idx.observe(update, names='value')
+    prev.on_click(lambda _: setattr(idx, 'value', max(0, idx.value - 1)))
+    nxt.on_click(lambda _: setattr(idx, 'value', min(idx.max, idx.value + 1)))
+    update()
+    box = W.VBox([W.HBox([prev, idx, nxt]), view, table])
+    box.index, box.previous, box.next, box.image, box.table = idx, prev, nxt, view, table
     return box
