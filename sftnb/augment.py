@@ -1,4 +1,4 @@
-"""Albumentations inside fastai, augmentation presets, ImageNet-C-style corruptions (their explorers are in `widgets`).
+"""Albumentations inside fastai, augmentation presets, ImageNet-C-style corruptions (their explorers are in `widgets`), and AugMix with the Jensen-Shannon consistency loss for training against corruptions.
 
 Docs: https://sftnb.github.io/sftnb/augment.html.md"""
 
@@ -9,21 +9,24 @@ from __future__ import annotations
 import math, random, zlib
 from functools import lru_cache
 
-import numpy as np, cv2
+import numpy as np, cv2, torch
+import torch.nn.functional as F
 from PIL import Image
 import albumentations as A
 from fastai.vision.core import PILImage
 from fastai.vision.augment import RandTransform
 from fasttransform import Transform
+from fastai.callback.core import Callback
 
 from .core import check_int, check_range
+from .data import norm_stats
 
 # %% auto #0
 __all__ = ['PRESETS', 'COMMON', 'HELD_OUT', 'CORRUPTIONS', 'Albumentations', 'mosaic', 'aug_preset', 'gaussian_noise',
            'shot_noise', 'impulse_noise', 'speckle_noise', 'defocus_blur', 'glass_blur', 'motion_blur', 'zoom_blur',
            'snow', 'frost', 'fog', 'brightness', 'contrast', 'elastic_transform', 'pixelate', 'jpeg_compression',
            'gaussian_blur', 'spatter', 'saturate', 'corruption_names', 'as_rgb_array', 'corrupt', 'Corrupt',
-           'corrupted_dl']
+           'corrupted_dl', 'augmix', 'jsd_loss', 'AugMixJSD']
 
 # %% ../nbs/02_augment.ipynb #8f8a0626
 def _t(cls, **kw):
@@ -403,3 +406,57 @@ def corrupted_dl(dl, # A fastai `TfmdDL` (e.g. `dls.valid` or `dls.test`)
     "A copy of `dl` whose images are corrupted before normalization; the same (name, severity, seed) gives the same images."
     if not hasattr(dl, 'after_item'): raise TypeError(f"expected a fastai TfmdDL (such as dls.valid), got {type(dl).__name__}")
     return dl.new(after_item=[t for t in dl.after_item.fs if not isinstance(t, Corrupt)] + [Corrupt(name, severity, seed)])
+
+# %% ../nbs/02_augment.ipynb #f7af1c0f
+def augmix(x:torch.Tensor, # (batch, 3, H, W) images in [0, 1], pixel space
+           severity:int=3, # Magnitude bound of every operation, 1 to 10
+           width:int=3, # Number of augmentation chains mixed
+           depth:int=-1, # Operations per chain; -1: 1 to 3 at random
+           alpha:float=1.0, # Dirichlet (chain weights) and Beta (mix with the original) parameter
+          ) -> torch.Tensor:
+    "AugMix of each image separately (torchvision's `AugMix(all_ops=False)`: the reference's operations); same shape, in [0, 1]."
+    import torchvision.transforms as T
+    check_int(severity, 'severity', 1, 10); check_int(width, 'width', 1); check_range(alpha, 'alpha', 0, lo_open=True)
+    if depth != -1: check_int(depth, 'depth', 1)
+    if x.ndim != 4 or x.shape[1] != 3: raise ValueError(f"augmix: expected (batch, 3, H, W) images, got shape {tuple(x.shape)}")
+    aug = T.AugMix(severity=severity, mixture_width=width, chain_depth=depth, alpha=alpha, all_ops=False)
+    u8 = (x.detach().float().clamp(0, 1) * 255).round().to(torch.uint8).cpu()
+    return (torch.stack([aug(im) for im in u8]).float() / 255).to(device=x.device, dtype=x.dtype)
+
+# %% ../nbs/02_augment.ipynb #770ff3f6
+def jsd_loss(*logits:torch.Tensor, # Two or more (batch, classes) logits of the same images
+            ) -> torch.Tensor:
+    "Jensen-Shannon divergence of the predictions, as in the AugMix reference: mean over predictions of KL(p_i || clamped mixture), each batch-averaged."
+    if len(logits) < 2: raise ValueError(f"jsd_loss needs at least two predictions, got {len(logits)}")
+    ps = [F.softmax(l.float(), dim=1) for l in logits]
+    log_m = torch.clamp(sum(ps) / len(ps), 1e-7, 1).log()
+    return sum(F.kl_div(log_m, p, reduction='batchmean') for p in ps) / len(ps)
+
+class AugMixJSD(Callback):
+    "Train on (x, augmix(x), augmix(x)) with the task loss on x plus `weight` x the Jensen-Shannon divergence of the three predictions (Hendrycks et al. 2020)."
+    order = 21  # after AdversarialTraining (20): the first third is the batch it trains on, clean or adversarial
+    def __init__(self, weight:float=12., # Weight of the consistency term (the paper's 12)
+                 severity:int=3, width:int=3, depth:int=-1, alpha:float=1.0): # As in `augmix`
+        check_range(weight, 'weight', 0)
+        self.weight, self.kw = float(weight), dict(severity=severity, width=width, depth=depth, alpha=alpha)
+        self.n = None
+    def before_batch(self):
+        if not self.training: return
+        x = self.xb[0]
+        st = norm_stats(self.dls)
+        mean, std = (st[0].to(x), st[1].to(x)) if st else (0., 1.)
+        px = x * std + mean
+        views = [(augmix(px, **self.kw) - mean) / std for _ in range(2)]
+        self.n = len(x)
+        self.learn.xb = (torch.cat([x, *views]),) + tuple(self.xb[1:])
+    def after_pred(self):
+        if not self.training or self.n is None: return
+        self.logits = self.pred.split(self.n)
+        if len(self.logits) != 3: raise RuntimeError(f"AugMixJSD: expected 3 x {self.n} predictions, got {len(self.pred)} (a callback changed the batch after AugMixJSD)")
+        self.learn.pred = self.logits[0]
+    def after_loss(self):
+        if not self.training or self.n is None: return
+        self.jsd = jsd_loss(*self.logits)
+        self.learn.loss_grad = self.learn.loss_grad + self.weight * self.jsd
+        self.learn.loss = self.learn.loss_grad.clone()
+    def after_batch(self): self.n = None
