@@ -142,7 +142,7 @@ def find_near_duplicates(source, # A folder tree, a CSV file or a DataFrame (see
         m = D.argmin(1)                                                                                          # the first on ties
         d = D[np.arange(len(rows)), m]
         pairs += [(int(i), int(j), int(k)) for i, j, k in zip(rows, m, d) if k <= threshold]
-    lab, spl = items['label'].to_numpy(), items['split'].astype(str).to_numpy()
+    lab, spl = items['label'].to_numpy(), items['split'].fillna('').astype(str).to_numpy()   # no split: never a leak
     found = {}
     def report(i, j, d):
         kind = [k for k, c in (('leak', spl[i] != spl[j]), ('label_conflict', lab[i] != lab[j])) if c] or ['near_duplicate']
