@@ -225,7 +225,8 @@ def image_dls(source, # A folder tree, a CSV file or a DataFrame (see `image_ite
     items['split'] = items['split'].replace({valid: 'valid', **({test: 'test'} if test else {})})  # folder names -> split names
     new = _relabels(relabel)
     if new:
-        unknown = [str(p) for p in new if p not in set(items['path'])]
+        known = set(items['path'])
+        unknown = [str(p) for p in new if p not in known]
         if unknown: raise ValueError(f"relabel: {len(unknown)} path(s) are not images of {source if not isinstance(source, pd.DataFrame) else 'the DataFrame'}, e.g. {unknown[:3]}")
         items['label'] = [new.get(p, y) for p, y in zip(items['path'], items['label'])]
     drop = excluded_paths(exclude)

@@ -87,8 +87,8 @@ def find_label_issues(source, # A `CrossValProbs`, or a source for `cross_val_pr
                      ) -> pd.DataFrame:
     "Images whose given label is likely wrong, by confident learning (cleanlab) on out-of-sample probabilities, worst first."
     import cleanlab.filter
-    cv = source if isinstance(source, CrossValProbs) else cross_val_probs(source, **kwargs)
     if kwargs and isinstance(source, CrossValProbs): raise TypeError(f"find_label_issues: {sorted(kwargs)} only apply when computing probabilities, not to a CrossValProbs")
+    cv = source if isinstance(source, CrossValProbs) else cross_val_probs(source, **kwargs)
     y = cv.labels
     idx = cleanlab.filter.find_label_issues(y, cv.probs, filter_by=filter_by, return_indices_ranked_by='self_confidence', n_jobs=1)
     out = cv.items.iloc[idx][['path', 'label', 'split']].reset_index(drop=True)
@@ -106,14 +106,14 @@ def _phash(p, hash_size):
         with Image.open(p) as im: return imagehash.phash(im.convert('RGB'), hash_size=hash_size).hash.flatten()
     except Exception: return None
 
-_POPCOUNT = np.array([bin(i).count('1') for i in range(256)], dtype=np.int32)
+_POPCOUNT = np.array([bin(i).count('1') for i in range(256)], dtype=np.uint8)
 
 def hamming_matrix(a:np.ndarray, # (n, bits) booleans
                    b:np.ndarray, # (m, bits) booleans
                   ) -> np.ndarray:
     "(n, m) Hamming distances between the rows of two boolean bit arrays."
     pa, pb = np.packbits(a, axis=1), np.packbits(b, axis=1)
-    return _POPCOUNT[pa[:, None, :] ^ pb[None, :, :]].sum(-1)
+    return _POPCOUNT[pa[:, None, :] ^ pb[None, :, :]].sum(-1, dtype=np.int32)   # uint8 until the sum: memory n x m x bytes
 
 # %% ../nbs/07_quality.ipynb #b779c7e6
 _DUP_COLS = ['path', 'label', 'split', 'match', 'match_label', 'match_split', 'distance', 'issues', 'exclude']
@@ -122,7 +122,7 @@ def find_near_duplicates(source, # A folder tree, a CSV file or a DataFrame (see
                          threshold:int=4, # Largest Hamming distance between the hashes of two copies of one picture
                          hash_size:int=8, # pHash side: hashes have hash_size**2 bits
                          n_workers:int=8, # Threads hashing images
-                         chunk:int=512, # Images compared at a time (memory: chunk x images x hash bytes)
+                         chunk:int=256, # Images compared at a time (memory: about 2 x chunk x images x hash bytes)
                          **kwargs # Passed to `image_items`
                         ) -> pd.DataFrame:
     "Images that are the same picture as an earlier one after resizing or re-encoding, by perceptual hash; leaks across splits and label conflicts named."
