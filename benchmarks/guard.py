@@ -8,7 +8,7 @@
 (b) Detection. A run that really collapses: plain FGSM training (no random start, step 2*eps) of `digits_cnn` from scratch
     on the 10 digits at eps `--collapse-eps`, constant Adam `--collapse-lr`, observed by the guard with action='stop'
     ... see `collapse_run`. Printed: the guard's history and the epoch it stopped at.
-Usage: python benchmarks/guard.py [--seeds 0,1,2,3,4] [--methods nfgsm,fgsm_rs] [--epochs 3] [--skip-collapse]
+Usage: python benchmarks/guard.py [--seeds 0,1,2,3,4] [--methods nfgsm,fgsm_rs] [--epochs 3] [--steps 5] [--train-mode] [--skip-collapse]
 The backbone is the one in $SFTNB_CACHE (see pretrained_source); run with another cache to vary it."""
 import argparse, time
 import pandas as pd, torch
@@ -29,12 +29,14 @@ class WithOldRule(OverfitGuard):
         self.x64, self.y64 = torch.cat(xs)[:64].as_subclass(torch.Tensor), torch.cat(ys)[:64].as_subclass(torch.Tensor)
         self.old_best, self.old_stop = -1.0, None
     def check(self):
-        with _rng_kept(self.x64.device): r64 = robust_accuracy(self.model, self.x64, self.y64, self.eps, steps=self.steps, **self.norm_kw)
+        with _rng_kept(self.x64.device):
+            r64 = robust_accuracy(self.model, self.x64, self.y64, self.eps, steps=10, **self.norm_kw)
+            r128_10 = robust_accuracy(self.model, self.fixed_x, self.fixed_y, self.eps, steps=10, **self.norm_kw)   # the guard's images, PGD-10
         if self.old_stop is None and not any(h['action'] for h in self.history):  # the old rule, on the same (untouched) models
             if r64 > self.old_best: self.old_best = r64
             elif r64 < 0.5 * self.old_best: self.old_stop = self.epoch
         super().check()
-        self.history[-1]['old_pgd64'] = r64
+        self.history[-1]['old_pgd64'], self.history[-1]['pgd10'] = r64, r128_10
 
 def test_metrics(model, X, Y, eps, norm):
     model.eval()
@@ -44,8 +46,10 @@ def test_metrics(model, X, Y, eps, norm):
     with torch.no_grad(): fg = float((model(xa).argmax(1) == Y).float().mean())
     return clean, rob, fg
 
-def healthy_runs(seeds, methods, epochs, eps=0.1):
-    print(f"(a) tutorial 02 recipe, eps {eps}, {epochs} epochs; backbone {pretrained_source(verbose=False).name}; torch threads {torch.get_num_threads()}")
+def healthy_runs(seeds, methods, epochs, eps=0.1, steps=None, train_mode=False):
+    steps = steps or OverfitGuard().steps
+    print(f"(a) tutorial 02 recipe, eps {eps}, {epochs} epochs; guard PGD-{steps}; attacks generated in {'train' if train_mode else 'eval'} mode; "
+          f"backbone {pretrained_source(verbose=False).name}; torch threads {torch.get_num_threads()}")
     rows = []
     for seed in seeds:
         set_seed(seed)
@@ -56,8 +60,8 @@ def healthy_runs(seeds, methods, epochs, eps=0.1):
         for m in methods:
             set_seed(seed)
             learn = sft_learner(dls, 'digits_cnn', metrics=accuracy)
-            g = WithOldRule()
-            learn.add_cbs([AdversarialTraining(m, eps=eps), g])
+            g = WithOldRule(steps=steps)
+            learn.add_cbs([AdversarialTraining(m, eps=eps, train_mode=train_mode), g])
             learn.unfreeze()
             t0 = time.perf_counter()
             with learn.no_bar(), learn.no_logging(): learn.fit_one_cycle(epochs, 3e-3)
@@ -65,7 +69,7 @@ def healthy_runs(seeds, methods, epochs, eps=0.1):
             clean, rob, fg = test_metrics(learn.model, X, Y, eps, norm)
             h = pd.DataFrame(g.history)
             rows.append(dict(seed=seed, method=m, new_detections=g.collapses, old_rule_stop_epoch=g.old_stop,
-                             pgd_by_epoch=' '.join(f'{v:.2f}' for v in h.pgd_acc), fgsm_by_epoch=' '.join(f'{v:.2f}' for v in h.fgsm_acc),
+                             pgd_by_epoch=' '.join(f'{v:.2f}' for v in h.pgd_acc), pgd10_by_epoch=' '.join(f'{v:.2f}' for v in h.pgd10), fgsm_by_epoch=' '.join(f'{v:.2f}' for v in h.fgsm_acc),
                              old64_by_epoch=' '.join(f'{v:.2f}' for v in h.old_pgd64), test_clean=clean, test_pgd10=rob, test_fgsm=fg, train_s=secs))
             print('  ' + ' | '.join(f'{k} {v:.3f}' if isinstance(v, float) else f'{k} {v}' for k, v in rows[-1].items()), flush=True)
     t = pd.DataFrame(rows)
@@ -99,6 +103,8 @@ if __name__ == '__main__':
     p.add_argument('--seeds', default='0,1,2,3,4')
     p.add_argument('--methods', default='nfgsm,fgsm_rs')
     p.add_argument('--epochs', type=int, default=3)
+    p.add_argument('--steps', type=int, default=None, help="the guard's PGD steps (default: OverfitGuard's)")
+    p.add_argument('--train-mode', action='store_true', help='generate the training attacks with BatchNorm in train mode')
     p.add_argument('--skip-collapse', action='store_true')
     p.add_argument('--skip-healthy', action='store_true')
     p.add_argument('--collapse-eps', type=float, default=0.2)
@@ -106,5 +112,5 @@ if __name__ == '__main__':
     p.add_argument('--collapse-lr', type=float, default=3e-3)
     p.add_argument('--collapse-epochs', type=int, default=10)
     a = p.parse_args()
-    if not a.skip_healthy: healthy_runs([int(s) for s in a.seeds.split(',')], a.methods.split(','), a.epochs)
+    if not a.skip_healthy: healthy_runs([int(s) for s in a.seeds.split(',')], a.methods.split(','), a.epochs, steps=a.steps, train_mode=a.train_mode)
     if not a.skip_collapse: collapse_run(a.collapse_eps, a.collapse_step, a.collapse_lr, a.collapse_epochs)

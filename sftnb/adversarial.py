@@ -6,7 +6,8 @@ Docs: https://sftnb.github.io/sftnb/adversarial.html.md"""
 
 # %% ../nbs/04_adversarial.ipynb #6a955425
 from __future__ import annotations
-import copy, math
+import contextlib, copy, math, random
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -539,12 +540,18 @@ class AdversarialTraining(Callback):
         self.learn.loss = self.learn.loss + self.beta * kl.detach()
 
 # %% ../nbs/04_adversarial.ipynb #36dc5650
+@contextlib.contextmanager
 def _rng_kept(device):
-    "A context in which random draws leave the CPU's and `device`'s torch generators as they were (torch's `fork_rng`)."
+    "A context in which random draws leave Python's, NumPy's, the CPU's and `device`'s torch generators as they were (torch's `fork_rng` and more)."
     d = torch.device(device)
-    if d.type == 'cpu': return torch.random.fork_rng(devices=[])
-    mod = torch.get_device_module(d.type)
-    return torch.random.fork_rng(devices=[d.index if d.index is not None else mod.current_device()], device_type=d.type)
+    if d.type == 'cpu': fork = torch.random.fork_rng(devices=[])
+    else:
+        mod = torch.get_device_module(d.type)
+        fork = torch.random.fork_rng(devices=[d.index if d.index is not None else mod.current_device()], device_type=d.type)
+    py, npy = random.getstate(), np.random.get_state()
+    try:
+        with fork: yield
+    finally: random.setstate(py); np.random.set_state(npy)
 
 # %% ../nbs/04_adversarial.ipynb #363c137f
 class AdversarialAccuracy(Metric):
@@ -569,7 +576,7 @@ class OverfitGuard(Callback):
     "Detects catastrophic overfitting (PGD accuracy collapsing while FGSM accuracy stays high) on fixed validation images; restores the best weights, then halves the attack step or stops."
     order = AdversarialTraining.order + 1
     def __init__(self, eps:float=None, # Attack radius; default the AdversarialTraining callback's
-                 steps:int=10, # PGD steps of the check (step eps/4, one random start)
+                 steps:int=5, # PGD steps of the check (step eps/4, one random start), as in Wong et al.'s early-stopping check
                  n:int=128, # Validation images checked, the same ones every time, spread over the validation set
                  every:int=None, # Check every this many training batches (default: after every epoch)
                  ratio:float=1/3, # Signature of a collapse: PGD accuracy (upper bound) below `ratio` x FGSM accuracy
@@ -589,7 +596,8 @@ class OverfitGuard(Callback):
         if self.eps is None:
             if self.at is None: raise ValueError("OverfitGuard needs eps, or an AdversarialTraining callback to take it from")
             self.eps = self.at.eps
-        self.fixed_x, self.fixed_y = self._fixed_images()
+        with _rng_kept(self.dls.device or 'cpu'):   # a new DataLoader draws from Python's and torch's generators
+            self.fixed_x, self.fixed_y = self._fixed_images()
         self.norm_kw = norm_kwargs(self.dls)
         self.best, self.best_lo, self.best_state, self.history = -1.0, 0.0, None, []
         self.lr_peaked, self._last_lr = False, None
