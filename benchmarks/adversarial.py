@@ -10,7 +10,7 @@ PGD loop doing the same steps on the same model and batch.
 With --bn-modes eval,train, each adversarial method is trained twice: attacks generated with the model in eval mode
 (BatchNorm running statistics, sftnb's default) and in train mode (batch statistics); --seeds repeats every run.
 Usage: python benchmarks/adversarial.py [--epochs 10] [--methods none,fgsm_rs,nfgsm+guard,pgd,trades] [--guard-n 128] [--aa-n 60]
-       [--bn-modes eval] [--seeds 0] [--no-throughput]"""
+       [--bn-modes method] [--seeds 0] [--no-throughput]"""
 import argparse, time
 import torch, torch.nn.functional as F
 from fastai.vision.all import Learner, accuracy, Normalize, imagenet_stats
@@ -51,17 +51,17 @@ def aa_vs_pgd(model, x, y, mean, std, eps=0.1):
     a = survivors(lambda m, a_, b: autoattack(m, a_, b, eps, mean=mean, std=std), model, x, y)
     return p, a, time.perf_counter() - t0
 
-def main(epochs=10, methods=('none', 'fgsm_rs', 'nfgsm+guard', 'pgd', 'trades'), guard_n=128, aa_n=60, bn_modes=('eval',), seeds=(0,), throughput=True):
+def main(epochs=10, methods=('none', 'fgsm_rs', 'nfgsm+guard', 'pgd', 'trades'), guard_n=128, aa_n=60, bn_modes=('method',), seeds=(0,), throughput=True):
     set_seed(0)   # before the DataLoaders: fastai draws their shuffling seed when they are made
     dls = image_dls(digits_folder(), test='test', bs=64, num_workers=0, batch_tfms=Normalize.from_stats(*imagenet_stats))
     mean, std = norm_stats(dls)
     X = torch.cat([x for x, _ in dls.test]).as_subclass(torch.Tensor); Y = torch.cat([y for _, y in dls.test]).as_subclass(torch.Tensor)
     rows, base = [], None
     print(f"device {get_device()}; {len(dls.train_ds)} training images, {len(X)} test images; eps 0.1; {epochs} epochs")
-    runs = [(m, bn, sd) for m in methods for bn in (('eval',) if m == 'none' else bn_modes) for sd in seeds]
+    runs = [(m, bn, sd) for m in methods for bn in (('method',) if m == 'none' else bn_modes) for sd in seeds]
     for m, bn, sd in runs:
         set_seed(sd)
-        cbs = [] if m == 'none' else [AdversarialTraining(m.replace('+guard', ''), eps=0.1, train_mode=bn == 'train')]
+        cbs = [] if m == 'none' else [AdversarialTraining(m.replace('+guard', ''), eps=0.1, train_mode={'eval': False, 'train': True, 'method': None}[bn])]
         if m.endswith('+guard'): cbs.append(OverfitGuard(n=guard_n))
         learn = Learner(dls, digits_cnn(n_out=10), metrics=accuracy, cbs=cbs)
         t0 = time.perf_counter()
@@ -102,7 +102,7 @@ if __name__ == '__main__':
     p.add_argument('--methods', default='none,fgsm_rs,nfgsm+guard,pgd,trades')
     p.add_argument('--guard-n', type=int, default=128, help='validation images in the guard\'s fixed batch')
     p.add_argument('--aa-n', type=int, default=60, help='test images for AutoAttack vs PGD-20 (0: skip)')
-    p.add_argument('--bn-modes', default='eval', help="model mode while attacks are generated: 'eval', 'train' or 'eval,train'")
+    p.add_argument('--bn-modes', default='method', help="model mode while attacks are generated: 'method' (AdversarialTraining's default: as the method's reference code), 'eval', 'train', or a comma list")
     p.add_argument('--seeds', default='0', help='comma-separated seeds; every configuration is trained once per seed')
     p.add_argument('--no-throughput', action='store_true', help='skip the pgd throughput comparison')
     a = p.parse_args()

@@ -8,7 +8,7 @@
 (b) Detection. A run that really collapses: plain FGSM training (no random start, step 2*eps) of `digits_cnn` from scratch
     on the 10 digits at eps `--collapse-eps`, constant Adam `--collapse-lr`, observed by the guard with action='stop'
     ... see `collapse_run`. Printed: the guard's history and the epoch it stopped at.
-Usage: python benchmarks/guard.py [--seeds 0,1,2,3,4] [--methods nfgsm,fgsm_rs] [--epochs 3] [--steps 5] [--train-mode] [--skip-collapse]
+Usage: python benchmarks/guard.py [--seeds 0,1,2,3,4] [--methods nfgsm,fgsm_rs] [--epochs 3] [--steps 5] [--bn-mode method|eval|train] [--skip-collapse]
 The backbone is the one in $SFTNB_CACHE (see pretrained_source); run with another cache to vary it."""
 import argparse, time
 import pandas as pd, torch
@@ -46,9 +46,9 @@ def test_metrics(model, X, Y, eps, norm):
     with torch.no_grad(): fg = float((model(xa).argmax(1) == Y).float().mean())
     return clean, rob, fg
 
-def healthy_runs(seeds, methods, epochs, eps=0.1, steps=None, train_mode=False):
+def healthy_runs(seeds, methods, epochs, eps=0.1, steps=None, train_mode=None):
     steps = steps or OverfitGuard().steps
-    print(f"(a) tutorial 02 recipe, eps {eps}, {epochs} epochs; guard PGD-{steps}; attacks generated in {'train' if train_mode else 'eval'} mode; "
+    print(f"(a) tutorial 02 recipe, eps {eps}, {epochs} epochs; guard PGD-{steps}; attacks generated in {'the method default' if train_mode is None else 'train' if train_mode else 'eval'} mode; "
           f"backbone {pretrained_source(verbose=False).name}; torch threads {torch.get_num_threads()}")
     rows = []
     for seed in seeds:
@@ -104,7 +104,7 @@ if __name__ == '__main__':
     p.add_argument('--methods', default='nfgsm,fgsm_rs')
     p.add_argument('--epochs', type=int, default=3)
     p.add_argument('--steps', type=int, default=None, help="the guard's PGD steps (default: OverfitGuard's)")
-    p.add_argument('--train-mode', action='store_true', help='generate the training attacks with BatchNorm in train mode')
+    p.add_argument('--bn-mode', default='method', choices=('method', 'eval', 'train'), help="BatchNorm mode while training attacks are generated ('method': AdversarialTraining's default)")
     p.add_argument('--skip-collapse', action='store_true')
     p.add_argument('--skip-healthy', action='store_true')
     p.add_argument('--collapse-eps', type=float, default=0.2)
@@ -112,5 +112,5 @@ if __name__ == '__main__':
     p.add_argument('--collapse-lr', type=float, default=3e-3)
     p.add_argument('--collapse-epochs', type=int, default=10)
     a = p.parse_args()
-    if not a.skip_healthy: healthy_runs([int(s) for s in a.seeds.split(',')], a.methods.split(','), a.epochs, steps=a.steps, train_mode=a.train_mode)
+    if not a.skip_healthy: healthy_runs([int(s) for s in a.seeds.split(',')], a.methods.split(','), a.epochs, steps=a.steps, train_mode={'method': None, 'eval': False, 'train': True}[a.bn_mode])
     if not a.skip_collapse: collapse_run(a.collapse_eps, a.collapse_step, a.collapse_lr, a.collapse_epochs)

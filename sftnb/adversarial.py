@@ -467,13 +467,14 @@ class AdversarialTraining(Callback):
                  beta:float=6.0, # TRADES weight of the robustness term
                  warmup_epochs:float=0, # Grow eps linearly from 0 over this many epochs
                  clean_frac:float=0.0, # Share of each batch left clean (0: all adversarial)
-                 train_mode:bool=False, # Generate attacks with the model in train mode (BatchNorm batch statistics)
+                 train_mode:bool=None, # Generate attacks in train mode (BatchNorm batch statistics); None: as the method's reference code (train mode; eval mode for trades)
                  mean=None, std=None, # Normalization; default from the Learner's DataLoaders
                 ):
         if method not in METHODS: raise ValueError(f"method must be one of {METHODS}, got {method!r}")
         check_range(eps, 'eps', 0); check_range(alpha, 'alpha', 0, lo_open=True, none_ok=True)
         check_int(steps, 'steps', 1, none_ok=True); check_range(clean_frac, 'clean_frac', 0, 1, hi_open=True)
-        self.method, self.eps, self.beta, self.warmup_epochs, self.clean_frac, self.train_mode = method, eps, beta, warmup_epochs, clean_frac, train_mode
+        self.method, self.eps, self.beta, self.warmup_epochs, self.clean_frac = method, eps, beta, warmup_epochs, clean_frac
+        self.train_mode = method != 'trades' if train_mode is None else bool(train_mode)
         self.steps = steps or {'pgd': 7, 'trades': 10}.get(method, 1)
         self.alpha = alpha or {'fgsm_rs': 1.25 * eps, 'nfgsm': eps, 'pgd': 2.5 * eps / self.steps, 'trades': eps / 4}[method]
         self.stats = None if mean is None else (mean, std)
