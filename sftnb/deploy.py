@@ -161,6 +161,7 @@ def quantize_onnx(path, # An fp32 ONNX file from `export_onnx`
                   dl, # Calibration images, labelled or not (e.g. `dls.train`, `dls.test_dl(files)`); its normalization is undone: the model takes pixels
                   n:int=256, # Calibration images to use
                   per_channel:bool=True, # One scale per output channel of each weight (more accurate)
+                  reduce_range:bool=True, # 7-bit weights: onnxruntime's setting for x86 CPUs without VNNI, where 8-bit products can saturate; False for a VNNI or ARM target
                   overwrite:bool=False, # Replace an existing `out`
                  ) -> Path:
     "Static int8 quantization (QDQ format, calibrated on `n` images of `dl`) of an exported model with onnxruntime; returns `out`."
@@ -188,7 +189,7 @@ def quantize_onnx(path, # An fp32 ONNX file from `export_onnx`
     try:
         from onnxruntime.quantization.shape_inference import quant_pre_process
         quant_pre_process(str(path), str(pre), skip_symbolic_shape=True)   # ONNX shape inference and graph optimization (BatchNorm folded): onnxruntime's recommended first step
-        q.quantize_static(str(pre), str(tmp), Reader(), quant_format=q.QuantFormat.QDQ, per_channel=per_channel,
+        q.quantize_static(str(pre), str(tmp), Reader(), quant_format=q.QuantFormat.QDQ, per_channel=per_channel, reduce_range=reduce_range,
                           activation_type=q.QuantType.QInt8, weight_type=q.QuantType.QInt8)
         tmp.replace(out)
     finally:
