@@ -6,7 +6,7 @@ Docs: https://sftnb.github.io/sftnb/evaluate.html.md"""
 
 # %% ../nbs/05_evaluate.ipynb #b2c6f11c
 from __future__ import annotations
-import json, time, datetime, hashlib, warnings, copy
+import json, math, time, datetime, hashlib, warnings, copy
 from functools import partial
 from pathlib import Path
 import numpy as np, pandas as pd, torch
@@ -233,6 +233,10 @@ def _ce_keys(b:dict) -> tuple:
     "The names of the mean corruption errors: mCE on the paper's full grid, else what they are."
     return ('mce', 'relative_mce') if b.get('full_grid') else ('corruption_error', 'relative_corruption_error')
 
+def _fmt(v, spec='.3f') -> str:
+    "`v` formatted, or 'n/a' for a value recorded as null (a NaN, e.g. the calibration of a model whose training diverged)."
+    return 'n/a' if v is None or (isinstance(v, float) and math.isnan(v)) else format(v, spec)
+
 class RobustnessReport:
     "The results of `robustness_report`: nested plain data (`.data`), with a tidy summary, JSON round trip and plots."
     VERSION = 2  # 2: intervals and per-image results
@@ -249,7 +253,7 @@ class RobustnessReport:
     def __repr__(self):
         c, m = self.data['clean'], self.data['meta']
         lo, hi = c['accuracy_ci']
-        s = f"RobustnessReport({m['n']} images, {len(self.classes)} classes: accuracy {c['accuracy']:.4f} [{lo:.3f}, {hi:.3f}], ECE {self.data['calibration']['ece']:.4f}"
+        s = f"RobustnessReport({m['n']} images, {len(self.classes)} classes: accuracy {c['accuracy']:.4f} [{lo:.3f}, {hi:.3f}], ECE {_fmt(self.data['calibration']['ece'], '.4f')}"
         adv = self.data['adversarial']
         if adv['eps']: s += ', ' + ', '.join(f"{m['attack']}@{e:g} {a:.3f}" for e, a in zip(adv['eps'], adv['accuracy']))
         if self.data['corruptions']['names']: s += f", mean corruption accuracy {self.data['corruptions']['mean_accuracy']:.3f}"
@@ -338,7 +342,7 @@ def _reliability(ax, cal, title='reliability'):
     ax.bar(lo, np.nan_to_num(acc), width=hi - lo, align='edge', edgecolor='k', lw=.5, label='accuracy')
     ax.bar(lo, np.nan_to_num(conf - acc), bottom=np.nan_to_num(acc), width=hi - lo, align='edge', color='tab:red', alpha=.3, label='gap to confidence')
     ax.plot([0, 1], [0, 1], 'k--', lw=1)
-    ax.set(xlim=(0, 1), ylim=(0, 1), xlabel='confidence', ylabel='accuracy', title=f"{title}: ECE {cal['ece']:.3f}")
+    ax.set(xlim=(0, 1), ylim=(0, 1), xlabel='confidence', ylabel='accuracy', title=f"{title}: ECE {_fmt(cal['ece'])}")
     ax.legend(loc='upper left', fontsize=8)
 
 def _plot_report(self:RobustnessReport, figsize=(11, 8)):
