@@ -20,6 +20,7 @@ def test_export_and_load_learner_in_fresh_process(tmp_path):
     load = textwrap.dedent(f"""
         from fastai.learner import load_learner
         learn = load_learner(r'{tmp_path/'model.pkl'}')
+        print(learn.dls.after_item)
         with learn.no_bar(): pred, idx, probs = learn.predict(r'{img}')
         print(pred, list(learn.dls.vocab), round(float(probs.sum()), 4))
     """)
@@ -27,6 +28,4 @@ def test_export_and_load_learner_in_fresh_process(tmp_path):
     assert r.returncode == 0, r.stderr[-3000:]
     pred, *rest = r.stdout.strip().splitlines()[-1].split()
     assert pred in '56789' and "['5', '6', '7', '8', '9']" in r.stdout and rest[-1] == '1.0'
-    assert 'Albumentations' in subprocess.run([sys.executable, '-c', textwrap.dedent(f'''
-        from fastai.learner import load_learner
-        print(load_learner(r'{tmp_path/'model.pkl'}').dls.after_item)''')], capture_output=True, text=True, cwd=tmp_path).stdout
+    assert 'Albumentations' in r.stdout   # the loaded pipeline still holds the augmentation
