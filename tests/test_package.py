@@ -5,22 +5,21 @@ from conftest import ROOT
 def py(code, cwd):
     return subprocess.run([sys.executable, '-c', code], cwd=cwd, capture_output=True, text=True, timeout=300)
 
-def test_imports_in_plain_process(tmp_path):
-    r = py("import sftnb, sftnb.core, sftnb.data, sftnb.models, sftnb.experiment, sftnb.sweep, sftnb.cli; print(sftnb.__version__, sftnb.__file__)", tmp_path)
-    assert r.returncode == 0, r.stderr
-    version, path = r.stdout.split()
-    assert version.count('.') >= 2
-    assert path.endswith('sftnb/__init__.py')
-
-def test_public_api_is_exported(tmp_path):
-    code = ("from sftnb.core import set_seed, get_device, cache_dir\n"
+def test_imports_and_public_api_in_plain_process(tmp_path):
+    "One fresh process (fastai's import alone takes ~10 s): the modules import, and the public names are exported."
+    code = ("import sftnb, sftnb.core, sftnb.data, sftnb.models, sftnb.experiment, sftnb.sweep, sftnb.cli\n"
+            "from sftnb.core import set_seed, get_device, cache_dir\n"
             "from sftnb.data import digits_folder, image_dls, audit_images\n"
             "from sftnb.models import pretrained_source, digits_cnn, get_arch\n"
             "from sftnb.experiment import run, record\nfrom sftnb.sweep import sweep, collect\nfrom sftnb.cli import main\n"
             "import sftnb.data as d, sftnb.models as m; assert {'digits_folder','image_dls','audit_images'} <= set(d.__all__)\n"
-            "assert {'digits_cnn','pretrained_source','get_arch'} <= set(m.__all__)")
+            "assert {'digits_cnn','pretrained_source','get_arch'} <= set(m.__all__)\n"
+            "print(sftnb.__version__, sftnb.__file__)")
     r = py(code, tmp_path)
     assert r.returncode == 0, r.stderr
+    version, path = r.stdout.split()
+    assert version.count('.') >= 2
+    assert path.endswith('sftnb/__init__.py')
 
 def test_version_matches_metadata(tmp_path):
     r = py("import importlib.metadata as m, sftnb; assert m.version('sftnb') == sftnb.__version__, (m.version('sftnb'), sftnb.__version__)", tmp_path)
