@@ -20,7 +20,7 @@ from sftnb.data import digits_folder, image_dls
 from sftnb.models import digits_cnn
 from sftnb.data import norm_stats
 from sftnb.core import wilson_interval
-from sftnb.adversarial import AdversarialTraining, OverfitGuard, robust_accuracy, pgd, PixelSpace
+from sftnb.adversarial import AdversarialTraining, OverfitGuard, robust_accuracy, pgd
 from sftnb.evaluate import autoattack
 
 def bare_pgd(model, x, y, eps, alpha, steps, mean, std):

@@ -1,7 +1,7 @@
 "Tutorial 03 (hyperparameter sweep) under plain papermill: its defaults with one learning rate and one radius (2 N-FGSM runs on 2 workers), and a plain run on a local Dask cluster."
-import json, os, subprocess
+import json, os
 import pandas as pd, pytest
-from tutorials import TUT, papermill
+from tutorials import papermill
 
 # --- 03: sweep
 def test_sweep_tutorial_defaults(papermill_bin, tmp_path):
