@@ -6,7 +6,7 @@ Docs: https://sftnb.github.io/sftnb/experiment.html.md"""
 
 # %% ../nbs/06_experiment.ipynb #6aa64cc5
 from __future__ import annotations
-import ast, datetime, json, os, platform, re, socket, subprocess, sys, time, traceback
+import ast, datetime, io, json, keyword, logging, os, platform, re, socket, subprocess, sys, time, tokenize, traceback
 from pathlib import Path
 
 from .core import atomic_write, json_safe, flatten_dict, check_range, check_int
@@ -120,9 +120,35 @@ def _mlflow_log(merged:dict, values:dict):
         import warnings; warnings.warn(f"MLflow logging failed ({type(e).__name__}: {e}); metrics.json is unaffected")
 
 # %% ../nbs/06_experiment.ipynb #4413d5c7
+def _param_lines(src:str) -> dict:
+    "name -> (default's source, comment) for each one-line assignment `name = value  # comment` of a parameters cell, read with Python's tokenizer (None for the first line of a longer one), in the cell's order."
+    out = {}
+    for line in src.splitlines():
+        try: toks = list(tokenize.generate_tokens(io.StringIO(line).readline))
+        except (tokenize.TokenError, SyntaxError):   # the first line of a value written over several: papermill's own reading covers those
+            if m := re.match(r'([A-Za-z_]\w*)\s*(?::[^=]+)?=', line): out[m[1]] = None   # (its place in the order only)
+            continue
+        if len(toks) < 3 or toks[0].type != tokenize.NAME or keyword.iskeyword(toks[0].string): continue
+        com = next((t for t in toks if t.type == tokenize.COMMENT), None)
+        m = re.fullmatch(r'\s*([A-Za-z_]\w*)\s*(?::[^=]+)?=\s*(.+?)\s*', line[:com.start[1]] if com else line)
+        if m: out[m[1]] = (m[2], com.string[1:].strip() if com else '')
+    return out
+
+class _Quiet(logging.Filter):
+    def filter(self, record): return not record.getMessage().startswith('Unable to parse line')
+
 def _inspect(nb) -> dict:
-    import papermill as pm
-    return pm.inspect_notebook(str(nb))
+    "The parameters cell as papermill's `inspect_notebook` reads it, plus the one-line assignments it skips: papermill drops, with a warning, any line holding a second '=' (e.g. `x = None  # needs online=True`), though it injects that name like any other."
+    import papermill as pm, nbformat
+    log, quiet = logging.getLogger('papermill.translators'), _Quiet()
+    log.addFilter(quiet)
+    try: info = pm.inspect_notebook(str(nb))
+    finally: log.removeFilter(quiet)
+    cell = next((c for c in nbformat.read(str(nb), as_version=4).cells if 'parameters' in c.metadata.get('tags', [])), None)
+    lines = _param_lines(cell.source) if cell is not None else {}
+    if all(k in info for k in lines if lines[k] is not None): return info
+    order = list(lines) + [k for k in info if k not in lines]
+    return {k: info[k] if k in info else {'name': k, 'inferred_type_name': 'None', 'default': lines[k][0], 'help': lines[k][1]} for k in order if k in info or lines[k]}
 
 def notebook_params(nb) -> dict:
     "The parameters a notebook declares in its `parameters` cell: name -> default value (as source text)."
