@@ -86,16 +86,19 @@ def test_plain_papermill_runs_the_tutorial(papermill_bin, default_run, tmp_path)
     # about half the work of 32 pixels (118 s against 206 s alone), most of it in lr_find's 100 AugMix batches; batches of 16
     # (a non-default bs too) make those 100 batches a quarter of the images: 65 s against 119 s alone with bs 64
     r = sh(papermill_bin, TUTORIAL, tmp_path/'out.ipynb', '-k', 'python3', '-p', 'epochs', '1', '-p', 'lr', 'find', '-p', 'size', '16', '-p', 'bs', '16',
-           '-p', 'aug', 'augmix', '-p', 'strategy', 'lp_ft', '-p', 'adv_method', 'none', '-p', 'adv_eval_eps', '0.1',
+           '-p', 'aug', 'augmix', '-p', 'strategy', 'wise_ft', '-p', 'adv_method', 'none', '-p', 'adv_eval_eps', '0.1',
            '-p', 'baseline_report', default_run/'report.json', '-p', 'out_dir', out, cwd=tmp_path)
     assert r.returncode == 0, r.stderr[-3000:]
     m = json.loads((out/'metrics.json').read_text())
     assert m['params']['epochs'] == 1 and m['params']['lr'] == 'find' and m['params']['aug'] == 'augmix' and m['params']['size'] == 16 and m['params']['bs'] == 16
     assert 1e-7 < m['lr_used'] < 10 and m['lr_used'] == m['lr_find']['valley']   # fastai's lr_find chose the rate, recorded
-    assert m['params']['strategy'] == 'lp_ft' and 0 <= m['forgetting']['retention'] <= 1.5
+    assert m['params']['strategy'] == 'wise_ft' and 0 <= m['forgetting']['retention'] <= 1.5
+    # What a tuner prunes on is measured on the weights the run keeps: under WiSE-FT the interpolation. Its last value
+    # (the frozen epoch, then the unfrozen one) is then the kept model's validation accuracy, which the report measures apart.
+    assert list(m['reported']) == ['0', '1'] and abs(m['reported']['1'] - m['valid_acc']) < 1e-9, (m['reported'], m['valid_acc'])
     assert m['params']['adv_method'] == 'none' and {k for k in m if k.startswith('adv_acc@') and not k.endswith('_ci')} == {'adv_acc@0', 'adv_acc@0.1'}
     assert 0 <= m['adv_acc@0.1'] <= m['clean_acc'] + 1e-9
-    # No accuracy bound: one epoch of LP-FT with AugMix + JSD (lr_find included) is far from converged; the run's mechanics are what is tested
+    # No accuracy bound: one epoch of WiSE-FT with AugMix + JSD (lr_find included) is far from converged; the run's mechanics are what is tested
     # (LP-FT with N-FGSM runs in the sweep tutorial's test).
     assert 0 <= m['clean_acc'] <= 1
     base = RobustnessReport.from_json(default_run/'report.json')
