@@ -18,14 +18,13 @@ def sftnb_bin(): return _script('sftnb')
 @pytest.fixture(scope='session')
 def papermill_bin(): return _script('papermill')
 
-# The longest tests first, so that with `pytest -n 2 --dist loadfile` (tools/test.sh) the longest files start first
-# and the two workers finish together (a file's tests stay together on one worker, sharing its fixtures).
-LONGEST_FIRST = ['test_sweep_tutorial_defaults', 'test_adversarial_tutorial_defaults', 'test_sftnb_run_tutorial_defaults',
-                 'test_plain_papermill_runs_the_tutorial', 'test_mismatched_baseline_is_refused_before_training',
-                 'test_own_data_tutorial_defaults', 'test_sweep_tutorial_on_a_dask_cluster', 'test_own_data_tutorial_csv_class_weights_local_resnet',
-                 'test_adversarial_tutorial_other_parameters', 'test_aug_explorer_slider_updates_the_image', 'test_export_and_load_learner_in_fresh_process',
-                 'test_offline_docs_build_links_and_api']
+# Test files, longest first (their durations in the fresh-clone runs of benchmarks/RESULTS.md), so that with
+# `pytest -n 2 --dist loadfile --no-loadscope-reorder` (tools/test.sh) the longest files start first and the two workers
+# finish together; a file's tests stay together on one worker, sharing its fixtures. (Without --no-loadscope-reorder,
+# pytest-xdist orders files by their number of tests instead.)
+LONGEST_FIRST = ['test_run.py', 'test_tutorial_02_adversarial.py', 'test_tutorial_04_own_data.py', 'test_tutorial_03_sweep.py',
+                 'test_sweep.py', 'test_docs.py', 'test_browser.py', 'test_export.py']
 
 def pytest_collection_modifyitems(config, items):
     rank = {n: i for i, n in enumerate(LONGEST_FIRST)}
-    items.sort(key=lambda it: rank.get(getattr(it, 'originalname', it.name), len(rank)))
+    items.sort(key=lambda it: rank.get(it.path.name, len(rank)))   # stable: a file's tests keep their order

@@ -28,7 +28,7 @@ echo "== nbdev-test (notebooks) and pytest (end-to-end tests) side by side"
 nblog=$(mktemp)
 nbdev-test --timing >"$nblog" 2>&1 & nbpid=$!
 set +e
-python -m pytest tests -q -p no:cacheprovider -n 2 --dist loadfile --durations=15   # one test file per worker at a time
+python -m pytest tests -q -p no:cacheprovider -n 2 --dist loadfile --no-loadscope-reorder --durations=15   # one test file per worker at a time, longest first (tests/conftest.py)
 pt=$?
 wait "$nbpid"; nb=$?
 set -e
