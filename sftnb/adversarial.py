@@ -615,11 +615,12 @@ class OverfitGuard(Callback):
             if i > max(want): break
         return torch.cat(xs)[:self.n].as_subclass(torch.Tensor), torch.cat(ys)[:self.n].as_subclass(torch.Tensor)
 
-    def measure(self) -> tuple:
-        "Which of the fixed images survive PGD and FGSM (two boolean tensors); the training run's random streams are left as they were."
+    def measure(self, eps:float=None) -> tuple:
+        "Which of the fixed images survive PGD and FGSM at `eps` (default the guard's radius): two boolean tensors; the training run's random streams are left as they were."
+        eps = self.eps if eps is None else eps
         with _rng_kept(self.fixed_x.device):
-            xp = pgd(self.model, self.fixed_x, self.fixed_y, self.eps, steps=self.steps, **self.norm_kw)
-            xf = fgsm(self.model, self.fixed_x, self.fixed_y, self.eps, **self.norm_kw)
+            xp = pgd(self.model, self.fixed_x, self.fixed_y, eps, steps=self.steps, **self.norm_kw)
+            xf = fgsm(self.model, self.fixed_x, self.fixed_y, eps, **self.norm_kw)
         with eval_mode(self.model), torch.no_grad():
             return model_logits(self.model, xp).argmax(1) == self.fixed_y, model_logits(self.model, xf).argmax(1) == self.fixed_y
 
