@@ -102,6 +102,7 @@ def _parser():
     e.add_argument('--int8', action='store_true', help='also write an int8 model (static QDQ quantization with onnxruntime) beside it, FILE-int8.onnx')
     e.add_argument('--calib', metavar='DIR', help="int8 calibration images: a folder searched recursively (default: the run's training images)")
     e.add_argument('--calib-n', type=int, default=256, metavar='N', help='calibration images to use, a seeded random sample (default %(default)s)')
+    e.add_argument('--full-range', action='store_true', help='8-bit int8 weights, for a target CPU with VNNI (or ARM); default 7-bit, safe on any x86 CPU')
     for q in (r, s, t):
         q.add_argument('--kernel', default='python3', help='Jupyter kernel name (default: %(default)s)')
         q.add_argument('--allow-unknown', action='store_true', help='inject parameters the notebook does not declare')
@@ -171,6 +172,7 @@ def _cmd_export(a) -> int:
     for f in [out] + ([q_out] if a.int8 else []):
         if f.exists() and not a.overwrite: raise FileExistsError(f"{f} exists; pass --overwrite to replace it")
     if a.calib_n < 1: raise ValueError(f"--calib-n must be >= 1, got {a.calib_n}")
+    if a.full_range and not a.int8: raise ValueError('--full-range sets the int8 weight range: it needs --int8')
     metrics = pkl.parent/'metrics.json'
     params = json.loads(metrics.read_text()).get('params', {}) if metrics.is_file() else {}
     size = a.size if a.size is not None else params.get('size')
@@ -191,8 +193,8 @@ def _cmd_export(a) -> int:
         if not a.calib: files = [f for f in files if f.parent.name in set(map(str, learn.dls.vocab))] or files   # the run's classes only (the digits folder has all ten)
         files = random.Random(0).sample(files, min(a.calib_n, len(files)))   # every class, not the first folder's
         dl = learn.dls.test_dl(files, bs=64, num_workers=0)   # the learner's own resizing and normalization (quantize_onnx undoes the latter)
-        q_out = quantize_onnx(out, q_out, dl, n=len(files), overwrite=a.overwrite)
-        print(f"wrote {q_out} ({q_out.stat().st_size / 1e6:.1f} MB): int8, calibrated on {len(files)} images from {calib}; "
+        q_out = quantize_onnx(out, q_out, dl, n=len(files), reduce_range=not a.full_range, overwrite=a.overwrite)
+        print(f"wrote {q_out} ({q_out.stat().st_size / 1e6:.1f} MB): int8 ({8 if a.full_range else 7}-bit weights), calibrated on {len(files)} images from {calib}; "
               "check_export(learn, {'fp32': ..., 'int8': ...}, dl) measures what quantization costs")
     return 0
 

@@ -190,7 +190,10 @@ def quantize_onnx(path, # An fp32 ONNX file from `export_onnx`
         from onnxruntime.quantization.shape_inference import quant_pre_process
         quant_pre_process(str(path), str(pre), skip_symbolic_shape=True)   # ONNX shape inference and graph optimization (BatchNorm folded): onnxruntime's recommended first step
         q.quantize_static(str(pre), str(tmp), Reader(), quant_format=q.QuantFormat.QDQ, per_channel=per_channel, reduce_range=reduce_range,
-                          activation_type=q.QuantType.QInt8, weight_type=q.QuantType.QInt8)
+                          activation_type=q.QuantType.QInt8, weight_type=q.QuantType.QInt8,
+                          # a BatchNormalization scale is 1-D, one value per channel: onnxruntime's default channel axis (1) is out of range for it,
+                          # and it logs a warning and falls back to one scale for the whole tensor
+                          extra_options={'QDQOpTypePerChannelSupportToAxis': {'BatchNormalization': 0}})
         tmp.replace(out)
     finally:
         tmp.unlink(missing_ok=True); pre.unlink(missing_ok=True)

@@ -53,6 +53,13 @@ def test_sftnb_run_tutorial_defaults(default_run):
     injected = [c for c in nb.cells if 'injected-parameters' in c.metadata.get('tags', [])]
     assert injected and str(out) in injected[0].source     # out_dir was injected
 
+def _weight_range(f):
+    "Largest |value| over an ONNX file's int8 weight tensors, read with onnx: 64 for onnxruntime's 7-bit range, 127 for 8 bits."
+    import onnx
+    from onnx import numpy_helper
+    ws = [numpy_helper.to_array(t) for t in onnx.load(str(f)).graph.initializer if t.data_type == onnx.TensorProto.INT8 and len(t.dims)]
+    return max(int(abs(w.astype(int)).max()) for w in ws if w.size > 1)
+
 def test_sftnb_export_of_the_default_run(sftnb_bin, default_run, tmp_path):
     "The run's saved model, exported to ONNX on the command line, gives the run's own test accuracy through onnxruntime."
     import torch
@@ -62,6 +69,8 @@ def test_sftnb_export_of_the_default_run(sftnb_bin, default_run, tmp_path):
     assert m['model'] == 'learner.pkl' and (default_run/'learner.pkl').stat().st_size > 1e5
     bad = sh(sftnb_bin, 'export', default_run, '--out', tmp_path/'model.onnx', '--int8', '--calib', tmp_path/'nowhere')
     assert bad.returncode == 2 and 'nowhere is not a folder of images' in bad.stderr and not (tmp_path/'model.onnx').exists()
+    lone = sh(sftnb_bin, 'export', default_run, '--out', tmp_path/'model.onnx', '--full-range')
+    assert lone.returncode == 2 and '--full-range sets the int8 weight range: it needs --int8' in lone.stderr and not (tmp_path/'model.onnx').exists()
     r = sh(sftnb_bin, 'export', default_run, '--out', tmp_path/'model.onnx', '--int8')   # calibrated on the run's own training images
     assert r.returncode == 0, r.stderr[-3000:]
     assert 'calibrated on 256 images' in r.stdout and onnx_info(tmp_path/'model-int8.onnx')['classes'] == ['5', '6', '7', '8', '9']
@@ -74,6 +83,9 @@ def test_sftnb_export_of_the_default_run(sftnb_bin, default_run, tmp_path):
     q = OnnxModel(tmp_path/'model-int8.onnx', dls)
     agree = sum(int((q(x).argmax(1) == om(x).argmax(1)).sum()) for x, _ in dls.test) / len(dls.test.dataset)
     assert agree >= 0.95, agree   # int8 changes a few near-ties at most (benchmarks/deploy.py: within 1 point of fp32 accuracy)
+    full = sh(sftnb_bin, 'export', default_run, '--out', tmp_path/'full.onnx', '--int8', '--full-range', '--calib-n', '32')
+    assert full.returncode == 0 and '8-bit weights' in full.stdout, full.stderr[-3000:]
+    assert 'int8 (7-bit weights)' in r.stdout and _weight_range(tmp_path/'model-int8.onnx') == 64 and _weight_range(tmp_path/'full-int8.onnx') == 127
     again = sh(sftnb_bin, 'export', default_run, '--out', tmp_path/'model.onnx')       # a finished export is never overwritten
     assert again.returncode == 2 and 'exists; pass --overwrite' in again.stderr
     missing = sh(sftnb_bin, 'export', tmp_path)
