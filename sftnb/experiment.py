@@ -6,7 +6,7 @@ Docs: https://sftnb.github.io/sftnb/experiment.html.md"""
 
 # %% ../nbs/06_experiment.ipynb #6aa64cc5
 from __future__ import annotations
-import ast, datetime, io, json, keyword, logging, os, platform, re, socket, subprocess, sys, time, tokenize, traceback
+import ast, datetime, io, json, keyword, logging, os, platform, re, socket, subprocess, sys, tempfile, time, tokenize, traceback, uuid
 from pathlib import Path
 
 from .core import atomic_write, json_safe, flatten_dict, check_range, check_int
@@ -262,9 +262,13 @@ def _prepare_out(nb:Path, out) -> tuple[Path, Path]:
     return out, out/nb.name
 
 def _kernel_manager(env:dict=None, log=None):
-    "A Jupyter kernel manager class whose kernels get `env` added to their environment and write their own process output (not the notebook's) to `log`."
+    "A Jupyter kernel manager class whose kernels get `env` added to their environment, write their own process output (not the notebook's) to `log`, and talk over Unix sockets where there are some."
     from jupyter_client import AsyncKernelManager
     class SftnbKernelManager(AsyncKernelManager):
+        def __init__(self, **kw):
+            super().__init__(**kw)
+            if os.name == 'posix':   # Unix sockets: TCP ports are chosen free, then bound by the kernel, and another process can take one in between
+                self.transport, self.ip = 'ipc', os.path.join(tempfile.gettempdir(), f'sftnb-kernel-{uuid.uuid4().hex[:12]}')
         async def _async_pre_start_kernel(self, **kw):
             if env: kw['env'] = {**(kw.get('env') or os.environ), **env}
             return await super()._async_pre_start_kernel(**kw)
