@@ -53,7 +53,7 @@ class Albumentations(RandTransform):
 
     def encodes(self, img:PILImage):
         self.aug.set_random_seed(self.seed)
-        return PILImage.create(self.aug(image=np.asarray(img))['image'])
+        return type(img).create(self.aug(image=np.asarray(img))['image'])   # a grayscale PILImageBW stays one
 
     def __repr__(self): return f"{type(self).__name__}({self.aug.__class__.__name__}, split={self.split!r})"
 
@@ -393,9 +393,9 @@ class Corrupt(Transform):
         super().__init__()
         self.corruption, self.severity, self.seed = name, int(severity), int(seed)
     def encodes(self, img:PILImage):
-        x = np.asarray(img.convert('RGB'))
+        x, back = _to_rgb_u8(img)   # corruptions work on RGB; a grayscale image comes back grayscale
         key = zlib.crc32(x.tobytes(), zlib.crc32(f'{self.seed}/{self.corruption}/{self.severity}'.encode()))
-        return PILImage.create(CORRUPTIONS[self.corruption](np.ascontiguousarray(x), self.severity, np.random.default_rng(key)))
+        return back(CORRUPTIONS[self.corruption](np.ascontiguousarray(x), self.severity, np.random.default_rng(key)))
     def __repr__(self): return f"Corrupt({self.corruption!r}, {self.severity})"
 
 def corrupted_dl(dl, # A fastai `TfmdDL` (e.g. `dls.valid` or `dls.test`)

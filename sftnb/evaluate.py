@@ -227,7 +227,7 @@ def _interval(key, v, seed=0) -> tuple:
     "95% interval of an accuracy from its per-image values: Wilson for a proportion, a bootstrap over images for a mean of several."
     return wilson_interval(int(v.sum()), len(v)) if key[1] == 'accuracy' else bootstrap_interval(v, seed=seed)
 
-_PREFIX = {'apgd': 'apgd_acc', 'autoattack': 'autoattack_acc'}   # headline names of the strong attacks; PGD and FGSM: adv_acc
+_PREFIX = {'pgd': 'pgd_acc', 'fgsm': 'fgsm_acc', 'apgd': 'apgd_acc', 'autoattack': 'autoattack_acc'}   # headline name of each attack's accuracy: a key says which attack made it
 
 def _ce_keys(b:dict) -> tuple:
     "The names of the mean corruption errors: mCE on the paper's full grid, else what they are."
@@ -286,19 +286,21 @@ class RobustnessReport:
             for k in _ce_keys(b): add('corruption', k, '', b[k])
         for name, s in d['shifted'].items(): add('shifted', 'accuracy', name, s['accuracy'])
         for name, ch in d['checks'].items(): add('checks', name, 'passed', float(ch['passed']))
-        return pd.DataFrame(rows, columns=['part', 'metric', 'setting', 'value', 'lower', 'upper'])
+        df = pd.DataFrame(rows, columns=['part', 'metric', 'setting', 'value', 'lower', 'upper'])
+        if d['suspicious']: df.loc[df.part == 'adversarial', 'flag'] = 'suspect: ' + ', '.join(d['suspicious'])   # not a robust accuracy until the checks pass
+        return df
 
     def per_class(self) -> pd.DataFrame:
         "Precision, recall, F1 and support per class."
         return pd.DataFrame(self.data['clean']['per_class'], index=pd.Index(self.classes, name='class'))
 
     def headline(self) -> dict:
-        "The numbers for `metrics.json`: clean_acc, topk, macro_f1, ece, nll, brier, adv_acc@eps (apgd_acc@, autoattack_acc@ for those attacks), mean_corruption_acc, mce (or corruption_error), shift_acc@name; each accuracy `k` with its 95% interval as `k_ci`."
+        "The numbers for `metrics.json`: clean_acc, topk, macro_f1, ece, nll, brier, <attack>_acc@eps (apgd_acc@, pgd_acc@, fgsm_acc@, autoattack_acc@), suspicious (the failed masking checks: while it is not empty no robust accuracy is to be trusted), mean_corruption_acc, mce (or corruption_error), shift_acc@name; each accuracy `k` with its 95% interval as `k_ci`."
         d = self.data
         h = {'clean_acc': d['clean']['accuracy'], 'clean_acc_ci': d['clean']['accuracy_ci'],
              f"top{d['clean']['top_k']}_acc": d['clean']['top_k_accuracy'], 'macro_f1': d['clean']['macro']['f1'],
              'ece': d['calibration']['ece'], 'nll': d['calibration']['nll'], 'brier': d['calibration']['brier']}
-        pre = _PREFIX.get(d['meta']['attack'], 'adv_acc')
+        pre = _PREFIX[d['meta']['attack']]
         for e, a, ci in zip(d['adversarial']['eps'], d['adversarial']['accuracy'], d['adversarial']['accuracy_ci']):
             h[f'{pre}@{e:g}'], h[f'{pre}@{e:g}_ci'] = a, ci
         if d['corruptions']['names']: h['mean_corruption_acc'], h['mean_corruption_acc_ci'] = d['corruptions']['mean_accuracy'], d['corruptions']['mean_accuracy_ci']
@@ -451,6 +453,21 @@ def _noise_acc(model, items, e, norm, norm_kw, n_classes) -> float:
             yield sp.to_model((p + d).clamp(0, 1)), y
     return _scored(*_predict(model, noisy(), n_classes))['accuracy']
 
+def _overclaim(model, items, n_classes, e, acc, alive, attack, norm, norm_kw) -> dict:
+    "PGD-20 (the cheap monitor) against APGD-CE + APGD-T at radius `e`: the report's own accuracy `acc` stands for whichever of the two it used; `alive` are the images it left."
+    if attack in ('apgd', 'autoattack'):   # the headline is APGD-grade: measure what PGD-20 would have claimed, on every image
+        weak = _scored(*_predict(model, ((pgd(model, x, y, e, alpha=e / 4, steps=20, norm=norm, **(norm_kw or {})), y) for x, y in items.batches()), n_classes))['correct']
+        pgd_acc, strong = float(_unbits(weak).mean()), _unbits(''.join('1' if a else '0' for a in alive))   # APGD's own survivors
+    else:   # the headline is PGD's (or FGSM's): APGD-CE + APGD-T on the images it left
+        strong = np.zeros(len(items))
+        if alive.any():
+            sub = items.subset(alive)
+            strong[alive] = _unbits(_scored(*_predict(model, ((apgd_ce_t(model, x, y, e, norm=norm, **(norm_kw or {})), y) for x, y in sub.batches()), n_classes))['correct'])
+        pgd_acc = acc
+    apgd_acc = float(strong.mean())
+    lo, hi = wilson_interval(int(strong.sum()), len(strong))
+    return {'passed': pgd_acc - apgd_acc <= (hi - lo) / 2, 'eps': e, 'pgd_accuracy': pgd_acc, 'apgd_accuracy': apgd_acc, 'half_width': (hi - lo) / 2}
+
 def masking_part(model, # Returns logits (batch, classes)
                  items:EvalItems, # The images
                  n_classes:int, # Number of classes
@@ -461,7 +478,7 @@ def masking_part(model, # Returns logits (batch, classes)
                  large_eps:float=None, # Radius at which accuracy must collapse; default 0.5 (L-inf) or 0.5 * sqrt(pixels) (L2)
                  tick=_noop, # Called with a label before each measurement
                 ) -> dict:
-    "{'checks': {name: {'passed', ...figures}}, 'suspicious': [names of failed checks]}: the gradient-masking checks of Carlini et al. (2019)."
+    "{'checks': {name: {'passed', ...figures}}, 'suspicious': [names of failed checks]}: the gradient-masking checks of Carlini et al. (2019), and whether PGD overclaims against APGD."
     eps, acc, n = adversarial['eps'], adversarial['accuracy'], len(items)
     steps = steps or _STEPS[attack]
     top = max([e for e in eps if e > 0], default=None)
@@ -490,6 +507,8 @@ def masking_part(model, # Returns logits (batch, classes)
         strong = run(top, 2 * steps)
         newly = int((alive & (strong == 0)).sum())
         checks['more_steps'] = {'passed': newly <= _slack(n), 'eps': top, 'steps': 2 * steps, 'accuracy': float(strong.mean()), 'newly_broken': newly}
+        tick(f'overclaim eps={top:g}')
+        checks['overclaim'] = _overclaim(model, items, n_classes, top, acc[k], alive, attack, norm, norm_kw)
         tick(f'noise eps={top:g}')
         noise = _noise_acc(model, items, top, norm, norm_kw, n_classes)
         checks['noise'] = {'passed': noise * n >= acc[k] * n - _slack(n), 'eps': top, 'accuracy': noise}
@@ -577,7 +596,7 @@ def robustness_report(learn, # A Learner (or a bare model, with `dl` given) to e
                       dl=None, # A fastai TfmdDL of labelled images; default `learn.dls.test` if present, else `learn.dls.valid`
                       *,
                       eps=(0, 0.03, 0.05, 0.1), # Attack radii in pixel units (0: clean)
-                      attack:str='pgd', # 'pgd', 'fgsm', 'apgd' (AutoAttack's APGD-CE + APGD-T) or 'autoattack' (+ FAB-T and Square)
+                      attack:str='apgd', # 'apgd' (AutoAttack's APGD-CE + APGD-T: the default headline), 'autoattack' (+ FAB-T and Square: for a published claim), 'pgd' or 'fgsm' (cheap monitors)
                       steps:int=None, # Attack iterations; default 20 for 'pgd' (alpha = eps/4, one random start), 100 for 'apgd'
                       checks:bool=True, # Run the gradient-masking checks (`masking_part`) when eps is given
                       attack_kw:dict=None, # Extra arguments of the attack, e.g. `{'queries': 1000}` (recorded in the report)
@@ -610,7 +629,7 @@ def robustness_report(learn, # A Learner (or a bare model, with `dl` given) to e
         items = EvalItems(dl, idxs.tolist(), device)
         classes = _class_names(learn, dl, model, items)
         check = checks and any(e > 0 for e in eps)
-        ticks = _Ticks(1 + len(eps) + 4 * check + len(names) * len(severities) + len(shifted or {}), progress)
+        ticks = _Ticks(1 + len(eps) + 5 * check + len(names) * len(severities) + len(shifted or {}), progress)
         for key, part in parts.items():
             data.update(part(model, items, len(classes), tick=ticks)); timing[key] = time.perf_counter() - t0; t0 = time.perf_counter()
             if key == 'adversarial':
@@ -692,7 +711,7 @@ def plot_reports(reports:dict, figsize=(13, 3.8)):
     axs[1].set(yticks=np.arange(len(names)) + 0.4 - w / 2, yticklabels=names, xlim=(0, 1), xlabel='mean accuracy over severities', title='corruptions')
     axs[1].invert_yaxis()
     keys = ['clean_acc', 'ece', 'mean_corruption_acc'] + sorted({k for r in reports.values() for k in r.headline()
-                                                                 if k.startswith(('adv_acc@', 'apgd_acc@', 'autoattack_acc@', 'shift_acc@')) and not k.endswith('_ci')})
+                                                                 if k.startswith(tuple(f'{p}@' for p in _PREFIX.values()) + ('shift_acc@',)) and not k.endswith('_ci')})
     for j, (name, r) in enumerate(reports.items()):
         h = r.headline()
         v = np.array([h.get(k, np.nan) or np.nan for k in keys], float)

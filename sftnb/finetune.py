@@ -67,15 +67,24 @@ def linear_head(nf:int, n_out:int) -> nn.Sequential:
     "Average pooling and one linear layer: the head of a linear probe (fastai's default head has two layers, BatchNorm and dropout)."
     return nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(nf, n_out))
 
-def _body_of(arch, pretrained):
-    "(body, meta) for an architecture function and `pretrained` (True/False/path/state dict)."
+def _n_channels(dls) -> int:
+    "Channels of the images of `dls`, read from its first training item (no batch is drawn, so no random state moves); 3 when it cannot tell."
+    try: x = dls.train_ds[0][0]
+    except Exception: return 3
+    if hasattr(x, 'getbands'): return len(x.getbands())
+    return int(x.shape[0]) if getattr(x, 'ndim', 0) == 3 else 3
+
+def _body_of(arch, pretrained, n_in=3):
+    "(body, meta) for an architecture function and `pretrained` (True/False/path/state dict), taking `n_in`-channel images."
     meta = model_meta.get(arch, _default_meta)
     if pretrained is True or pretrained is False:  # as fastai's create_vision_model: downloads when True
         full = arch(weights=meta['weights'] if pretrained else None) if 'weights' in meta else arch(pretrained=pretrained)
     else:
         full = arch(weights=None) if 'weights' in meta else arch(pretrained=False)
         load_weights(full, pretrained)
-    return create_body(full, 3, pretrained is not False, meta['cut']), meta
+    own = next((m.in_channels for m in full.modules() if isinstance(m, nn.Conv2d)), 3)
+    # fastai adapts a 3-channel first layer to `n_in` channels (and asserts it has 3); a model built for `n_in` channels stays as it is
+    return create_body(full, 3 if own == n_in else n_in, pretrained is not False, meta['cut']), meta
 
 def sft_learner(dls, # DataLoaders (from `image_dls`)
                 arch, # fastai/torchvision architecture (function or name), timm name, or an `nn.Module` backbone
@@ -94,12 +103,12 @@ def sft_learner(dls, # DataLoaders (from `image_dls`)
     if isinstance(arch, str) and not callable(get_arch(arch)):  # a timm name: fastai builds it
         if pretrained not in (True, False): raise ValueError("with a timm name, pretrained must be True or False; load local weights into timm.create_model(...) and pass that module")
         learn = vision_learner(dls, arch, pretrained=pretrained, n_out=n_out, splitter=splitter or (layer_splitter(n_groups) if n_groups else None),
-                               custom_head=None, train_bn=train_bn, **kwargs)
+                               custom_head=None, train_bn=train_bn, n_in=_n_channels(dls), **kwargs)
     else:
         if isinstance(arch, nn.Module):
             body, meta = arch, {}
             if pretrained is not True and pretrained is not False: load_weights(body, pretrained)
-        else: body, meta = _body_of(get_arch(arch), pretrained)
+        else: body, meta = _body_of(get_arch(arch), pretrained, _n_channels(dls))
         nf = num_features_model(nn.Sequential(*body.children()))
         hd = linear_head(nf, n_out) if head == 'linear' else create_head(nf, n_out)
         apply_init(hd, nn.init.kaiming_normal_)

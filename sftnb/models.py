@@ -21,10 +21,10 @@ from fastai.torch_core import params
 import fastai.callback.schedule, fastai.callback.progress  # Learner.fit_one_cycle, Learner.no_bar
 
 from .core import atomic_write, cache_dir, file_hash, seeded
-from .data import SOURCE_CLASSES, digits_folder, image_dls
+from .data import SOURCE_CLASSES, digits_folder, mnist_folder, image_dls
 
 # %% auto #0
-__all__ = ['digits_cnn', 'pretrained_source', 'get_arch', 'digits_source_head']
+__all__ = ['MNIST_STATS', 'digits_cnn', 'pretrained_source', 'mnist_cnn', 'get_arch', 'source_head', 'digits_source_head']
 
 # %% ../nbs/01b_models.ipynb #3d0f6849
 def _conv(ni, nf, stride=1):
@@ -36,15 +36,17 @@ def _digits_cnn_split(m):
 
 def digits_cnn(pretrained:bool=False, # Load the offline source weights from `pretrained_source()`
                n_out:int=len(SOURCE_CLASSES), # Number of classes of the classifier
+               n_in:int=3, # Input channels (3: RGB; 1: grayscale)
               ) -> nn.Sequential:
     "A small CNN (stem and three stride-2 stages, 32 to 256 channels) for images of ~32 px; `vision_learner` accepts it as `arch`."
-    body = [nn.Sequential(_conv(3, 32), _conv(32, 32)),
+    body = [nn.Sequential(_conv(n_in, 32), _conv(32, 32)),
             nn.Sequential(_conv(32, 64, 2), _conv(64, 64)),
             nn.Sequential(_conv(64, 128, 2), _conv(128, 128)),
             nn.Sequential(_conv(128, 256, 2), _conv(256, 256))]
     model = nn.Sequential(*body, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(256, n_out))
     if pretrained:
         if n_out != len(SOURCE_CLASSES): raise ValueError(f"pretrained digits_cnn has {len(SOURCE_CLASSES)} outputs (digits 0-4), got n_out={n_out}")
+        if n_in != 3: raise ValueError(f"pretrained digits_cnn takes 3-channel images, got n_in={n_in}; for grayscale MNIST use mnist_cnn")
         model.load_state_dict(torch.load(pretrained_source(), map_location='cpu', weights_only=True))
     return model
 
@@ -69,36 +71,59 @@ def _cached_weights(d:Path, key:str):
         if _valid_weights(f): return f
         warnings.warn(f"ignoring {f}: its contents do not match the hash in its name")
 
-def pretrained_source(size:int=32, # Image size of the source task
+MNIST_STATS = ([0.1307], [0.3081])   # mean and std of MNIST's training pixels: the normalization of 1-channel MNIST models
+
+def _source_task(data):
+    "What the offline source model of `data` trains on: (architecture name, image folder function, default size, channels, normalization)."
+    tasks = {'digits': ('digits_cnn', digits_folder, 32, 3, imagenet_stats), 'mnist': ('mnist_cnn', mnist_folder, 28, 1, MNIST_STATS)}
+    if data not in tasks: raise ValueError(f"data must be one of {list(tasks)}, got {data!r}")
+    return tasks[data]
+
+def pretrained_source(size:int=None, # Image size of the source task; default 32 for 'digits', 28 for 'mnist'
                       epochs:int=6, # Epochs of source training
                       seed:int=0, # Seed of source training
                       verbose:bool=True, # Say when training
+                      data:str='digits', # The source images: 'digits' (scikit-learn's, RGB) or 'mnist' (the embedded real MNIST, grayscale)
                      ) -> Path:
-    "Path of `digits_cnn` weights pretrained on digits 0-4 of `digits_folder(size=size)`: trained on the CPU with one thread on first use, then cached."
+    "Path of `digits_cnn` (or, for MNIST, `mnist_cnn`) weights pretrained on digits 0-4: trained on the CPU with one thread on first use, then cached."
     from filelock import FileLock
-    d, key = cache_dir('models'), f'digits_cnn-src{size}-e{epochs}-s{seed}-cpu1'
+    arch, folder, default_size, n_in, stats = _source_task(data)
+    size = size or default_size
+    d, key = cache_dir('models'), f'{arch}-src{size}-e{epochs}-s{seed}-cpu1'
     if f := _cached_weights(d, key): return f
     with FileLock(d/f'{key}.lock'):  # another process may be training the same weights: wait for it
         if f := _cached_weights(d, key): return f
-        if verbose: print(f"pretraining digits_cnn on the source task (digits 0-4, {epochs} epochs, 1 CPU thread); cached for later runs")
+        if verbose: print(f"pretraining {arch} on the source task ({data} 0-4, {epochs} epochs, 1 CPU thread); cached for later runs")
         with seeded(seed), _one_thread():
-            dls = image_dls(digits_folder(size=size), classes=SOURCE_CLASSES, bs=64, num_workers=0, device='cpu',
-                            batch_tfms=Normalize.from_stats(*imagenet_stats))
-            learn = Learner(dls, digits_cnn(), metrics=accuracy)
+            dls = image_dls(folder(size=size), classes=SOURCE_CLASSES, bs=64, num_workers=0, device='cpu', n_in=n_in,
+                            batch_tfms=Normalize.from_stats(*stats))
+            learn = Learner(dls, digits_cnn(n_in=n_in), metrics=accuracy)
             with learn.no_bar(), learn.no_logging():
                 learn.fit_one_cycle(epochs, 3e-3)
                 acc = float(learn.validate()[1])
         buf = io.BytesIO()
         torch.save({k: v.detach().cpu() for k, v in learn.model.state_dict().items()}, buf)
-        data = buf.getvalue()
-        f = atomic_write(d/f'{key}-{sha256(data).hexdigest()[:10]}.pth', data)
-        atomic_write(f.with_suffix('.json'), json.dumps({'arch': 'digits_cnn', 'classes': SOURCE_CLASSES, 'size': size, 'epochs': epochs,
-                                                         'seed': seed, 'device': 'cpu', 'threads': 1, 'torch': torch.__version__,
-                                                         'valid_accuracy': acc, 'sha256': sha256(data).hexdigest()}, indent=1))
+        data_ = buf.getvalue()
+        f = atomic_write(d/f'{key}-{sha256(data_).hexdigest()[:10]}.pth', data_)
+        atomic_write(f.with_suffix('.json'), json.dumps({'arch': arch, 'data': data, 'classes': SOURCE_CLASSES, 'size': size, 'n_in': n_in,
+                                                         'epochs': epochs, 'seed': seed, 'device': 'cpu', 'threads': 1, 'torch': torch.__version__,
+                                                         'valid_accuracy': acc, 'sha256': sha256(data_).hexdigest()}, indent=1))
     return f
 
+def mnist_cnn(pretrained:bool=False, # Load the offline source weights from `pretrained_source(data='mnist')`
+              n_out:int=len(SOURCE_CLASSES), # Number of classes of the classifier
+             ) -> nn.Sequential:
+    "`digits_cnn` for grayscale MNIST (one input channel, 28 px); pretrained on MNIST's digits 0-4 offline; `vision_learner` accepts it as `arch`."
+    model = digits_cnn(n_out=n_out, n_in=1)
+    if pretrained:
+        if n_out != len(SOURCE_CLASSES): raise ValueError(f"pretrained mnist_cnn has {len(SOURCE_CLASSES)} outputs (digits 0-4), got n_out={n_out}")
+        model.load_state_dict(torch.load(pretrained_source(data='mnist'), map_location='cpu', weights_only=True))
+    return model
+
+model_meta[mnist_cnn] = {'cut': -3, 'split': _digits_cnn_split, 'stats': MNIST_STATS}
+
 # %% ../nbs/01b_models.ipynb #22cfcadd
-_ARCHS = {'digits_cnn': digits_cnn}
+_ARCHS = {'digits_cnn': digits_cnn, 'mnist_cnn': mnist_cnn}
 
 def get_arch(arch):
     "A `vision_learner` architecture from a callable or a name: sftnb's own, torchvision's, or timm's."
@@ -116,7 +141,12 @@ def get_arch(arch):
                      f"(e.g. 'resnet18'), or a timm model name with timm installed")
 
 # %% ../nbs/01b_models.ipynb #754d6943
-def digits_source_head() -> nn.Sequential:
-    "The head of the offline pretrained `digits_cnn` (pooling and its 5-way linear layer), with its source-task weights."
-    return digits_cnn(pretrained=True)[4:]
+def source_head(data:str='digits', # The source task: 'digits' or 'mnist'
+               ) -> nn.Sequential:
+    "The head of the offline pretrained `digits_cnn` (or `mnist_cnn`): pooling and its 5-way linear layer, with its source-task weights."
+    arch = _source_task(data)[0]
+    return _ARCHS[arch](pretrained=True)[4:]
 
+def digits_source_head() -> nn.Sequential:
+    "The head of the offline pretrained `digits_cnn` (`source_head('digits')`)."
+    return source_head('digits')
