@@ -6,7 +6,7 @@ Docs: https://sftnb.github.io/sftnb/adversarial.html.md"""
 
 # %% ../nbs/04_adversarial.ipynb #6a955425
 from __future__ import annotations
-import contextlib, copy, math, random
+import contextlib, copy, dataclasses, math, random
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -17,8 +17,8 @@ from .core import check_int, check_range, wilson_interval
 from .data import norm_kwargs
 
 # %% auto #0
-__all__ = ['APGD_LOSSES', 'METHODS', 'PixelSpace', 'eval_mode', 'model_logits', 'pgd', 'robust_accuracy', 'fgsm', 'apgd', 'fab',
-           'square', 'AdversarialTraining', 'AdversarialAccuracy', 'OverfitGuard']
+__all__ = ['APGD_LOSSES', 'METHODS', 'RECIPES', 'PixelSpace', 'eval_mode', 'model_logits', 'pgd', 'robust_accuracy', 'fgsm',
+           'apgd', 'fab', 'square', 'AdversarialTraining', 'AdversarialAccuracy', 'OverfitGuard', 'Recipe']
 
 # %% ../nbs/04_adversarial.ipynb #b64ec334
 class PixelSpace:
@@ -648,6 +648,18 @@ class OverfitGuard(Callback):
 
     @property
     def collapses(self) -> int: return sum(h['action'] is not None for h in getattr(self, 'history', []))
+    @property
+    def status(self) -> str:
+        "'collapsed' (it fired), 'never_robust' (PGD accuracy never reached `floor`: it could judge nothing), 'ok', or 'unchecked' (no check ran)."
+        h = getattr(self, 'history', [])
+        if not h: return 'unchecked'
+        if self.collapses: return 'collapsed'
+        return 'ok' if self.best >= self.floor else 'never_robust'
+    def after_fit(self):
+        if self.status == 'never_robust':   # silence here would read as "no collapse": say that there was nothing to protect
+            print(f"OverfitGuard: the model never became robust: its best PGD-{self.steps} accuracy on the {len(self.fixed_y)} fixed validation images "
+                  f"at eps {self.eps:g} was {self.best:.3f}, below floor={self.floor}, so the guard judged nothing (a longer eps warm-up, "
+                  f"a multi-step method or more epochs may help)")
     def after_batch(self):
         if not self.training: return
         lr = self.opt.hypers[-1]['lr']  # set by the scheduler for this batch
@@ -656,3 +668,36 @@ class OverfitGuard(Callback):
         if self.every and (self.iter + 1) % self.every == 0: self.check()
     def after_epoch(self):
         if not self.every: self.check()
+
+# %% ../nbs/04_adversarial.ipynb #580caa1b
+@dataclasses.dataclass(frozen=True)
+class Recipe:
+    "A named, measured adversarial fine-tuning recipe: one cycle (Adam) over the whole network with `AdversarialTraining` (and `OverfitGuard`)."
+    method:str # A method of `METHODS`
+    eps:float # Training radius, pixel units
+    epochs:int # Epochs of the one cycle
+    lr:float # Its peak learning rate
+    warmup_epochs:float=0 # eps grows linearly from 0 over these epochs
+    steps:int=None # Attack steps of a multi-step method (None: the method's default)
+    guard:bool=False # Watch for catastrophic overfitting with `OverfitGuard` (single-step methods)
+    measured:str='' # Where it was measured, and what it gave
+    def __post_init__(self):
+        if self.method not in METHODS: raise ValueError(f"method must be one of {METHODS}, got {self.method!r}")
+        check_range(self.eps, 'eps', 0); check_int(self.epochs, 'epochs', 1); check_range(self.lr, 'lr', 0, lo_open=True)
+        check_range(self.warmup_epochs, 'warmup_epochs', 0); check_int(self.steps, 'steps', 1, none_ok=True)
+    def callbacks(self) -> list:
+        "The training callbacks of the recipe: `AdversarialTraining` (and `OverfitGuard`)."
+        return [AdversarialTraining(self.method, eps=self.eps, steps=self.steps, warmup_epochs=self.warmup_epochs)] + ([OverfitGuard()] if self.guard else [])
+    def fit(self, learn, **changes):
+        "Train `learn` with this recipe (its fields replaced by `changes`): unfreeze, then one cycle with the recipe's callbacks; returns `learn`."
+        r = dataclasses.replace(self, **changes) if changes else self
+        learn.unfreeze()   # robust features need the whole network to move
+        learn.fit_one_cycle(r.epochs, r.lr, cbs=r.callbacks())
+        return learn
+
+RECIPES = {
+    'mnist': Recipe('pgd', 0.3, epochs=30, lr=1e-3, warmup_epochs=10,
+                    measured="MNIST eps 0.3 from mnist_cnn (clean, digits 0-4) to digits 5-9, 1,500 training images: benchmarks/mnist.py, benchmarks/RESULTS.md"),
+    'digits': Recipe('nfgsm', 0.1, epochs=6, lr=1e-2, guard=True,
+                     measured="embedded 8x8 digits at 32 px, eps 0.1, from digits_cnn (digits 0-4) to 5-9: AutoAttack 0.83-0.89 on 100 test images (benchmarks/RESULTS.md)"),
+}

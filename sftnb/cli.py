@@ -148,15 +148,16 @@ def _cmd_collect(a) -> int:
     return 0
 
 def _calib_folder(a, params:dict) -> Path:
-    "Where `--int8` calibration images come from: `--calib`, else the run's training images (its data_path's train/, or the embedded digits)."
+    "Where `--int8` calibration images come from: `--calib`, else the run's training images (its data_path's train/, or the embedded MNIST or digits)."
     if a.calib:
         d = Path(a.calib)
         if not d.is_dir(): raise NotADirectoryError(f"--calib {d} is not a folder of images")
         return d
     if params.get('data_path'): d = Path(params['data_path'])/'train'
     elif 'data_path' in params:
-        from sftnb.data import digits_folder
-        d = digits_folder(size=params.get('size') or 32)/'train'
+        from sftnb.data import digits_folder, mnist_folder
+        mnist = params.get('dataset') == 'mnist'   # runs made before MNIST was embedded have no `dataset`: the digits
+        d = (mnist_folder if mnist else digits_folder)(size=params.get('size') or (28 if mnist else 32))/'train'
     else: raise ValueError("--int8 needs calibration images: pass --calib DIR (a folder of training-like images)")
     if not d.is_dir(): raise NotADirectoryError(f"the run's training images {d} are not there: pass --calib DIR")
     return d
@@ -174,9 +175,11 @@ def _cmd_export(a) -> int:
     if a.calib_n < 1: raise ValueError(f"--calib-n must be >= 1, got {a.calib_n}")
     if a.full_range and not a.int8: raise ValueError('--full-range sets the int8 weight range: it needs --int8')
     metrics = pkl.parent/'metrics.json'
-    params = json.loads(metrics.read_text()).get('params', {}) if metrics.is_file() else {}
+    recorded = json.loads(metrics.read_text()) if metrics.is_file() else {}
+    params, shape = recorded.get('params', {}), recorded.get('input_shape')   # (channels, height, width), recorded by tutorial 01
     size = a.size if a.size is not None else params.get('size')
     if size is None: raise ValueError(f"the image size is unknown (no metrics.json with a `size` parameter beside {pkl.name}): pass --size")
+    channels = shape[0] if shape else 3
     if a.int8:
         from fastai.data.transforms import get_image_files
         calib = _calib_folder(a, params)
@@ -187,8 +190,8 @@ def _cmd_export(a) -> int:
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')   # load_learner's reminder that a pickle can run code: only export runs you trust
         learn = load_learner(pkl)
-    out = export_onnx(learn, out, overwrite=a.overwrite, input_shape=(3, size, size))
-    print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB): input [0, 1] pixels (batch, 3, {size}, {size}), classes {list(learn.dls.vocab)}")
+    out = export_onnx(learn, out, overwrite=a.overwrite, input_shape=(channels, size, size))
+    print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB): input [0, 1] pixels (batch, {channels}, {size}, {size}), classes {list(learn.dls.vocab)}")
     if a.int8:
         if not a.calib: files = [f for f in files if f.parent.name in set(map(str, learn.dls.vocab))] or files   # the run's classes only (the digits folder has all ten)
         files = random.Random(0).sample(files, min(a.calib_n, len(files)))   # every class, not the first folder's

@@ -454,7 +454,7 @@ def _noise_acc(model, items, e, norm, norm_kw, n_classes) -> float:
     return _scored(*_predict(model, noisy(), n_classes))['accuracy']
 
 def _overclaim(model, items, n_classes, e, acc, alive, attack, norm, norm_kw) -> dict:
-    "PGD-20 (the cheap monitor) against APGD-CE + APGD-T at radius `e`: the report's own accuracy `acc` stands for whichever of the two it used; `alive` are the images it left."
+    "Does the report's accuracy `acc` at radius `e` (its attack left the images `alive`) overclaim against APGD-CE + APGD-T? For an APGD-grade report: how much PGD-20 would."
     if attack in ('apgd', 'autoattack'):   # the headline is APGD-grade: measure what PGD-20 would have claimed, on every image
         weak = _scored(*_predict(model, ((pgd(model, x, y, e, alpha=e / 4, steps=20, norm=norm, **(norm_kw or {})), y) for x, y in items.batches()), n_classes))['correct']
         pgd_acc, strong = float(_unbits(weak).mean()), _unbits(''.join('1' if a else '0' for a in alive))   # APGD's own survivors
@@ -466,7 +466,9 @@ def _overclaim(model, items, n_classes, e, acc, alive, attack, norm, norm_kw) ->
         pgd_acc = acc
     apgd_acc = float(strong.mean())
     lo, hi = wilson_interval(int(strong.sum()), len(strong))
-    return {'passed': pgd_acc - apgd_acc <= (hi - lo) / 2, 'eps': e, 'pgd_accuracy': pgd_acc, 'apgd_accuracy': apgd_acc, 'half_width': (hi - lo) / 2}
+    headline_is_pgd = attack not in ('apgd', 'autoattack')   # an APGD-grade headline cannot overclaim against APGD: PGD's gap is recorded, for the monitors that use it
+    return {'passed': not headline_is_pgd or pgd_acc - apgd_acc <= (hi - lo) / 2, 'eps': e, 'pgd_accuracy': pgd_acc, 'apgd_accuracy': apgd_acc,
+            'half_width': (hi - lo) / 2, 'pgd_overclaims': pgd_acc - apgd_acc > (hi - lo) / 2}
 
 def masking_part(model, # Returns logits (batch, classes)
                  items:EvalItems, # The images

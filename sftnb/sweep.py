@@ -262,6 +262,9 @@ def objective_value(metrics:dict, # A run's metrics.json contents
     weights = {objective: 1.0} if isinstance(objective, str) else dict(objective)
     missing = [k for k in weights if not isinstance(flat.get(k), (int, float)) or isinstance(flat.get(k), bool)]
     if missing: raise KeyError(f"objective {missing} not among the run's numeric metrics: {sorted(k for k, v in flat.items() if isinstance(v, (int, float)))[:20]}")
+    robust = [k for k in weights if re.search(r'(adv|pgd|fgsm|apgd|autoattack)_acc@', k)]
+    if robust and metrics.get('suspicious'):   # a robust accuracy that failed the gradient-masking checks is not one: never rank by it
+        raise ValueError(f"objective {robust} is a robust accuracy, but this run's report failed the gradient-masking checks {metrics['suspicious']}: its robust figures are suspect, so the run is not ranked")
     return float(sum(w * flat[k] for k, w in weights.items()))
 
 # %% ../nbs/06b_sweep.ipynb #f1615059
