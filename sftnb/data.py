@@ -7,7 +7,6 @@ Docs: https://sftnb.github.io/sftnb/data.html.md"""
 # %% ../nbs/01_data.ipynb #a502a753
 from __future__ import annotations
 import io, json, re, warnings
-from functools import partial
 from concurrent.futures import ThreadPoolExecutor
 from hashlib import sha256
 from pathlib import Path
@@ -26,7 +25,8 @@ from .core import atomic_write, cache_dir, check_int, check_range, get_device
 
 # %% auto #0
 __all__ = ['SOURCE_CLASSES', 'TARGET_CLASSES', 'SPLITS', 'MNIST_SAMPLE', 'digits_folder', 'mnist_folder', 'image_items',
-           'open_image', 'excluded_paths', 'image_dls', 'norm_stats', 'norm_kwargs', 'audit_images', 'class_weights']
+           'open_image', 'open_gray_image', 'excluded_paths', 'image_dls', 'norm_stats', 'norm_kwargs', 'audit_images',
+           'class_weights']
 
 # %% ../nbs/01_data.ipynb #c10363d1
 SOURCE_CLASSES = ['0', '1', '2', '3', '4']
@@ -198,6 +198,10 @@ def open_image(fn:Path|str, # The image file
         raise ValueError(f"cannot decode image {fn}: {e}. Run audit_images() on the data and pass its report "
                          f"to image_dls(..., exclude=report) to leave such files out") from e
 
+def open_gray_image(fn:Path|str) -> PILImageBW:
+    "`open_image(fn, n_in=1)`: the type transform of grayscale `image_dls` (a plain function, so fastai's `predict` still recognises a path given as a string)."
+    return open_image(fn, n_in=1)
+
 # %% ../nbs/01_data.ipynb #5561b529
 @patch(as_prop=True)
 def test(self:DataLoaders):
@@ -293,7 +297,7 @@ def image_dls(source, # A folder tree, a CSV file or a DataFrame (see `image_ite
     if len(vocab) < 2: raise ValueError(f"found only the label(s) {vocab} in {source}: a classifier needs at least two. Labels come from "
                                         f"the folder that holds each image, or from file names with label_re=")
     tfms = ([Resize(size)] if size else []) + [_as_item_tfm(t) for t in listify(item_tfms)]
-    dblock = DataBlock(blocks=(TransformBlock(type_tfms=partial(open_image, n_in=n_in), batch_tfms=IntToFloatTensor), CategoryBlock(vocab=vocab)),
+    dblock = DataBlock(blocks=(TransformBlock(type_tfms=open_gray_image if n_in == 1 else open_image, batch_tfms=IntToFloatTensor), CategoryBlock(vocab=vocab)),
                        get_x=ColReader('path'), get_y=ColReader('label'), splitter=ColSplitter('is_valid'),
                        item_tfms=tfms, batch_tfms=batch_tfms)
     if balance:  # each training image drawn with probability 1/(n_classes * its class count): classes equally likely
