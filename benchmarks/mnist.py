@@ -8,12 +8,13 @@ clean accuracy, PGD-20 (step eps/4, one random start), APGD-CE + APGD-T (the rep
 seeded subset of `--aa-n` test images, full standard AutoAttack (APGD-CE, APGD-T, FAB-T, Square 5,000 queries), every
 accuracy with its Wilson 95% interval; plus training time. `--reference` adds the plain Madry et al. PGD-40 loop (step
 0.01, random start, Adam, the same pretrained model and head) written out below, trained for the wall time the
-recommended recipe took, and judged the same way.
+recommended recipe took (`--reference SECONDS`) or for as many model passes per training image (`--reference-passes`: a
+machine-independent equal budget; the recipe's PGD-7 x 30 epochs is 240), and judged the same way.
 Each finished run is appended as one JSON line to `--out` (so a cut-off run loses nothing); `--table` prints them.
 The report's masking checks run only with `--checks` (they double APGD's cost); the overclaim check (PGD-20 above APGD-CE+T
 by more than the half-width of APGD's interval) is computed from the two figures every run measures.
 Usage: python benchmarks/mnist.py [--methods pgd,trades,nfgsm,fgsm_rs] [--seeds 0] [--epochs 15] [--warmup 5] [--lr 1e-3]
-       [--aa-n 100] [--checks] [--guard] [--reference SECONDS] [--out /tmp/mnist_bench.jsonl] [--table]"""
+       [--aa-n 100] [--checks] [--guard] [--reference SECONDS | --reference-passes N] [--out /tmp/mnist_bench.jsonl] [--table]"""
 import argparse, json, time
 from pathlib import Path
 import numpy as np, torch, torch.nn.functional as F
@@ -58,15 +59,16 @@ def train_sftnb(dls, method, epochs, warmup, lr, guard):
     with learn.no_bar(), learn.no_logging(): learn.fit_one_cycle(epochs, lr)
     return learn, time.perf_counter() - t0
 
-def madry_pgd40(dls, seconds, lr=1e-3, eps=EPS, alpha=0.01, steps=40):
-    "The reference recipe written out plainly: Madry et al.'s PGD-40 adversarial training (random start, step 0.01), Adam, for `seconds` of wall time."
+def madry_pgd40(dls, seconds=float('inf'), iters=None, lr=1e-3, eps=EPS, alpha=0.01, steps=40):
+    "The reference recipe written out plainly: Madry et al.'s PGD-40 adversarial training (random start, step 0.01), Adam, for `seconds` of wall time or `iters` batches."
     learn = sft_learner(dls, 'mnist_cnn', metrics=accuracy); learn.unfreeze()
     model = learn.model
     norm = next(t for t in dls.after_batch.fs if type(t).__name__ == 'Normalize')
     mean, std = norm.mean.view(1, -1, 1, 1), norm.std.view(1, -1, 1, 1)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     t0, it = time.perf_counter(), 0
-    while time.perf_counter() - t0 < seconds:
+    iters = iters or float('inf')
+    while time.perf_counter() - t0 < seconds and it < iters:
         for xb, yb in dls.train:
             x, y = (xb.as_subclass(torch.Tensor) * std + mean), yb.as_subclass(torch.Tensor)   # pixels in [0, 1]
             model.eval()
@@ -78,7 +80,7 @@ def madry_pgd40(dls, seconds, lr=1e-3, eps=EPS, alpha=0.01, steps=40):
             model.train()
             loss = F.cross_entropy(model((a.detach() - mean) / std), y)
             opt.zero_grad(); loss.backward(); opt.step(); it += 1
-            if time.perf_counter() - t0 >= seconds: break
+            if time.perf_counter() - t0 >= seconds or it >= iters: break
     learn.model.eval()
     return learn, time.perf_counter() - t0, it
 
@@ -98,14 +100,17 @@ if __name__ == '__main__':
     ap.add_argument('--aa-n', type=int, default=100); ap.add_argument('--guard', action='store_true')
     ap.add_argument('--checks', action='store_true', help="run the report's masking checks with the APGD headline (doubles its cost)")
     ap.add_argument('--reference', default=None, help="seconds of wall time for the Madry PGD-40 loop")
+    ap.add_argument('--reference-passes', type=int, default=None, help="or: model passes per training image it may spend (the recipe's: (steps + 1) x epochs; PGD-7 x 30 = 240)")
     ap.add_argument('--out', default='/tmp/mnist_bench.jsonl'); ap.add_argument('--table', action='store_true')
     a = ap.parse_args()
     if a.table: table(a.out); raise SystemExit
     for seed in map(int, a.seeds.split(',')):
-        runs = [m for m in a.methods.split(',') if m] + (['madry_pgd40'] if a.reference else [])
+        runs = [m for m in a.methods.split(',') if m] + (['madry_pgd40'] if a.reference or a.reference_passes else [])
         for method in runs:
             dls = data(seed)
-            if method == 'madry_pgd40': learn, secs, it = madry_pgd40(dls, float(a.reference)); extra = {'iterations': it}
+            if method == 'madry_pgd40':   # equal time, or equal compute: passes / 41 epochs of batches
+                iters = round(a.reference_passes / 41 * len(dls.train)) if a.reference_passes else None
+                learn, secs, it = madry_pgd40(dls, float(a.reference or 'inf'), iters); extra = {'iterations': it, 'passes_per_image': a.reference_passes}
             else: (learn, secs), extra = train_sftnb(dls, method, a.epochs, a.warmup, a.lr, a.guard), {}
             row = dict(method=method, seed=seed, epochs=a.epochs if method != 'madry_pgd40' else None, warmup=a.warmup, lr=a.lr,
                        guard=a.guard, train_s=secs, **extra, **judge(learn, dls, a.aa_n, seed, a.checks), torch_threads=torch.get_num_threads())
