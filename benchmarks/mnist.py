@@ -87,11 +87,14 @@ def madry_pgd40(dls, seconds=float('inf'), iters=None, lr=1e-3, eps=EPS, alpha=0
 def table(path):
     rows = [json.loads(l) for l in Path(path).read_text().splitlines() if l.strip()]
     f = lambda r, k: f"{r[k]:.3f} [{r[k + '_ci'][0]:.2f}, {r[k + '_ci'][1]:.2f}]" if r.get(k) is not None else '—'
-    print('| method | seed | epochs (warm-up) | lr | clean | PGD-20 | APGD-CE+T | AutoAttack (n) | APGD-CE+T on the AA images | suspicious | train s |')
-    print('|---|---|---|---|---|---|---|---|---|---|---|')
+    print('| method | seed | epochs (warm-up) | lr | clean | PGD-20 | APGD-CE+T | PGD-20 overclaims | AutoAttack (n) | APGD-CE+T on the AA images | report checks failed | train s |')
+    print('|---|---|---|---|---|---|---|---|---|---|---|---|')
     for r in rows:
-        print(f"| {r['method']} | {r['seed']} | {r['epochs']} ({r['warmup']}) | {r['lr']:g} | {f(r, 'clean')} | {f(r, 'pgd20')} | {f(r, 'apgd')} | "
-              f"{f(r, 'aa')} ({r.get('aa_n', '—')}) | {r.get('apgd_on_aa_subset', float('nan')):.3f} | {', '.join(r['suspicious'] + (['overclaim'] if r.get('overclaim') and 'overclaim' not in r['suspicious'] else [])) or '—'} | {r['train_s']:.0f} |")
+        lo, hi = r['apgd_ci']
+        over = f"{r['pgd20'] - r['apgd']:+.3f} ({'yes' if r['pgd20'] - r['apgd'] > (hi - lo) / 2 else 'no'})"
+        checks = ', '.join(r['suspicious']) or 'none' if 'suspicious' in r and r.get('checks', r.get('overclaim') is None) else 'not run'
+        print(f"| {r['method']} | {r['seed']} | {r['epochs'] or '—'} ({r['warmup']:g}) | {r['lr']:g} | {f(r, 'clean')} | {f(r, 'pgd20')} | {f(r, 'apgd')} | {over} | "
+              f"{f(r, 'aa')} ({r.get('aa_n', '—')}) | {r.get('apgd_on_aa_subset', float('nan')):.3f} | {checks} | {r['train_s']:.0f} |")
 
 if __name__ == '__main__':
     ap = argparse.ArgumentParser()
@@ -112,7 +115,7 @@ if __name__ == '__main__':
                 iters = round(a.reference_passes / 41 * len(dls.train)) if a.reference_passes else None
                 learn, secs, it = madry_pgd40(dls, float(a.reference or 'inf'), iters); extra = {'iterations': it, 'passes_per_image': a.reference_passes}
             else: (learn, secs), extra = train_sftnb(dls, method, a.epochs, a.warmup, a.lr, a.guard), {}
-            row = dict(method=method, seed=seed, epochs=a.epochs if method != 'madry_pgd40' else None, warmup=a.warmup, lr=a.lr,
+            row = dict(method=method, seed=seed, checks=a.checks, epochs=a.epochs if method != 'madry_pgd40' else None, warmup=a.warmup, lr=a.lr,
                        guard=a.guard, train_s=secs, **extra, **judge(learn, dls, a.aa_n, seed, a.checks), torch_threads=torch.get_num_threads())
             with open(a.out, 'a') as f: f.write(json.dumps(row) + '\n')
             print(json.dumps({k: v for k, v in row.items() if not k.endswith('bits')}), flush=True)
