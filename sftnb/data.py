@@ -248,6 +248,16 @@ def _random_split(items, valid_pct, seed, stratify):
     return split
 
 # %% ../nbs/01_data.ipynb #1ea62a41
+def _few_shot(items:pd.DataFrame, k, seed) -> pd.DataFrame:
+    "`items` with `k` training images per label (a seeded sample) and every validation image; a label with fewer than `k` is refused."
+    k = check_int(k, 'shots', 1)
+    train = items[~items['is_valid']]
+    counts = train['label'].value_counts()
+    short = counts[counts < k].to_dict()
+    if short: raise ValueError(f"shots={k}, but these classes have fewer training images: {short}")
+    keep = train.groupby('label', group_keys=False).sample(n=k, random_state=seed).index
+    return items[items['is_valid'] | items.index.isin(keep)].reset_index(drop=True)
+
 def image_dls(source, # A folder tree, a CSV file or a DataFrame (see `image_items`)
               valid='valid', # Name of the validation split folder / split value
               test=None, # Name of the test split folder / split value to add as `dls.test`
@@ -264,6 +274,7 @@ def image_dls(source, # A folder tree, a CSV file or a DataFrame (see `image_ite
               path=None, fn_col='path', label_col='label', split_col=None, # Table columns (see `image_items`)
               label_re=None, # Labels from file names by regex (see `image_items`)
               device=None, # Device of the batches; default `get_device()`
+              shots:int=None, # Keep only this many training images per class (a stratified sample seeded by `split_seed`); None: all
               n_in:int=3, # Image channels: 3 (RGB) or 1 (grayscale, e.g. MNIST with a 1-channel model)
               balance:bool=False, # Draw training images with weights so every class is equally likely (fastai's `WeightedDL`)
               **kwargs # Passed to `DataBlock.dataloaders` (e.g. `num_workers`, `shuffle`)
@@ -292,6 +303,7 @@ def image_dls(source, # A folder tree, a CSV file or a DataFrame (see `image_ite
     items = items[items['split'] != 'test'].reset_index(drop=True)
     if not (items['split'] == 'valid').any(): items['split'] = _random_split(items, valid_pct, split_seed, stratify)
     items['is_valid'] = items['split'] == 'valid'
+    if shots is not None: items = _few_shot(items, shots, split_seed)
     if not (~items['is_valid']).any(): raise ValueError(f"no training images in {source} (every image is in the {valid!r} split)")
     vocab = classes if classes is not None else sorted(set(items['label']))
     if len(vocab) < 2: raise ValueError(f"found only the label(s) {vocab} in {source}: a classifier needs at least two. Labels come from "
