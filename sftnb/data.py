@@ -25,8 +25,8 @@ from .core import atomic_write, cache_dir, check_int, check_range, get_device
 
 # %% auto #0
 __all__ = ['SOURCE_CLASSES', 'TARGET_CLASSES', 'SPLITS', 'MNIST_SAMPLE', 'digits_folder', 'mnist_folder', 'image_items',
-           'open_image', 'open_gray_image', 'excluded_paths', 'image_dls', 'norm_stats', 'norm_kwargs', 'audit_images',
-           'class_weights']
+           'to_8bit', 'open_image', 'open_gray_image', 'excluded_paths', 'image_dls', 'norm_stats', 'norm_kwargs',
+           'audit_images', 'class_weights']
 
 # %% ../nbs/01_data.ipynb #c10363d1
 SOURCE_CLASSES = ['0', '1', '2', '3', '4']
@@ -188,15 +188,33 @@ def image_items(source, # A folder, a CSV file, or a DataFrame
     return items.reset_index(drop=True)
 
 # %% ../nbs/01_data.ipynb #b4f5e2d9
+_SIXTEEN = ('I;16', 'I;16L', 'I;16B', 'I;16N')   # Pillow's 16-bit grayscale modes
+
+def to_8bit(im:Image.Image, # As opened by PIL
+            fn='image', # Named in the error
+           ) -> Image.Image:
+    "`im` at 8 bits per channel without saturating it: 16-bit grayscale scaled by 255/65535, transparency dropped as fastai drops RGBA's; 32-bit and float images are refused by name."
+    if im.mode in _SIXTEEN or (im.mode == 'I' and im.format == 'PNG'):   # a 16-bit PNG (older Pillows open it as 'I')
+        a = np.asarray(im).astype(np.float64) / 257      # 65535 -> 255, 257 -> 1: an 8-bit image stored in 16 bits comes back exactly
+        return Image.fromarray(np.clip(np.rint(a), 0, 255).astype(np.uint8), 'L')
+    if im.mode in ('I', 'F'):
+        kind = '32-bit integer' if im.mode == 'I' else '32-bit float'
+        raise ValueError(f"{fn} is a {kind} image (PIL mode {im.mode!r}): its range of values is not stored in the file, so it cannot be "
+                         f"scaled to 8 bits without guessing; save it as an 8- or 16-bit PNG")
+    if im.mode == 'PA' or (im.mode == 'P' and 'transparency' in im.info): return im.convert('RGBA')   # the palette's colours; alpha then dropped
+    return im
+
 def open_image(fn:Path|str, # The image file
                n_in:int=3, # Channels: 3 (RGB, a `PILImage`) or 1 (grayscale, a `PILImageBW`)
               ) -> PILImage:
-    "Open `fn` as an RGB `PILImage` (or, with `n_in=1`, a grayscale `PILImageBW`); an undecodable file raises a `ValueError` that names it."
+    "Open `fn` as an RGB `PILImage` (or, with `n_in=1`, a grayscale `PILImageBW`), 16-bit images scaled (`to_8bit`); an unusable file raises a `ValueError` that names it."
     if n_in not in (1, 3): raise ValueError(f"n_in must be 1 (grayscale) or 3 (RGB), got {n_in!r}")
-    try: return (PILImageBW if n_in == 1 else PILImage).create(fn)
+    try:
+        with Image.open(fn) as im: im.load()
     except (OSError, UnidentifiedImageError, ValueError, SyntaxError) as e:
         raise ValueError(f"cannot decode image {fn}: {e}. Run audit_images() on the data and pass its report "
                          f"to image_dls(..., exclude=report) to leave such files out") from e
+    return (PILImageBW if n_in == 1 else PILImage).create(to_8bit(im, fn).convert('L' if n_in == 1 else 'RGB'))
 
 def open_gray_image(fn:Path|str) -> PILImageBW:
     "`open_image(fn, n_in=1)`: the type transform of grayscale `image_dls` (a plain function, so fastai's `predict` still recognises a path given as a string)."
@@ -338,15 +356,16 @@ def norm_kwargs(dls # A `DataLoaders` or a single `DataLoader`
 # %% ../nbs/01_data.ipynb #c63cc70a
 def _inspect(p:Path):
     "Decode one file: (readable, error, width, height, mode, n_bytes, pixel hash)."
+    mode = ''
     try:
         n = p.stat().st_size
         with Image.open(p) as im:
             mode, (w, h) = im.mode, im.size
             im.load()
-            px = im.convert('RGB').tobytes()
+            px = to_8bit(im, p).convert('RGB').tobytes()   # the pixels open_image returns (a refused mode is unreadable, with the reason)
         return True, '', w, h, mode, n, sha256(f'{w}x{h}'.encode() + px).hexdigest()
     except Exception as e:  # anything PIL raises means "cannot be used"
-        return False, f'{type(e).__name__}: {e}', np.nan, np.nan, '', (p.stat().st_size if p.exists() else 0), None
+        return False, f'{type(e).__name__}: {e}', np.nan, np.nan, mode, (p.stat().st_size if p.exists() else 0), None
 
 def _empty_label_dirs(source, splits):
     "Label folders that hold no image, in a folder tree."
@@ -406,6 +425,8 @@ def _audit_summary(df, source, small_frac):
              f"  images per class         : min {tot.min()} ({tot.idxmin()!r}), max {tot.max()} ({tot.idxmax()!r}), "
              f"imbalance ratio {df.attrs['imbalance_ratio']:.2f}" if len(tot) else "  images per class         : none readable",
              f"  empty class folders      : {df.attrs['empty_classes'] or 'none'}",
+             f"  image modes (PIL)        : { {m: int(k) for m, k in df.loc[df['readable'], 'mode'].value_counts().items()} or 'none'}"
+             + ('  (16-bit: scaled to 8 bits by open_image)' if df['mode'].isin(_SIXTEEN).any() else ''),
              f"  flagged for exclusion    : {int(df['exclude'].sum())}" + (" -> image_dls(..., exclude=report)" if df['exclude'].any() else '')]
     return '\n'.join(lines)
 

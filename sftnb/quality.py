@@ -70,7 +70,7 @@ def cross_val_probs(source, # A folder tree, a CSV file or a DataFrame (see `ima
     for k, (_, held) in enumerate(StratifiedKFold(folds, shuffle=True, random_state=seed).split(np.zeros(len(items)), items['label'])): fold[held] = k
     items = items.assign(fold=fold)
     probs = np.zeros((len(items), len(vocab)), dtype=np.float32)
-    for k in (progress_bar(range(folds), comment='folds') if progress else range(folds)):
+    for k in (progress_bar(range(folds)) if progress else range(folds)):   # fastprogress's console bar takes no comment= (1.1)
         table = items.assign(split=np.where(fold == k, 'valid', 'train'))
         with seeded(seed + k):
             dls = image_dls(table, classes=vocab, split_col='split', size=size, bs=bs, item_tfms=item_tfms, **kwargs)
