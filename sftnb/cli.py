@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse, sys
 from pathlib import Path
 
+from .core import read_yaml
 from .experiment import run, RunFailed
 from .sweep import sweep, collect, tune
 
@@ -27,10 +28,8 @@ def parse_value(s:str):
 
 def read_params(path) -> dict:
     "Parameters from a YAML file holding a mapping."
-    import yaml
     p = Path(path)
-    if not p.is_file(): raise FileNotFoundError(f"parameters file {p} not found")
-    d = yaml.safe_load(p.read_text())
+    d = read_yaml(p, 'parameters')
     if d is None: return {}
     if not isinstance(d, dict): raise ValueError(f"parameters file {p} must hold a mapping of name: value, got {type(d).__name__}")
     return d
@@ -45,7 +44,7 @@ _EXAMPLES = """examples:
   sftnb sweep nbs/tutorials/01_robust_finetune.ipynb --grid grid.yaml --out runs/quick -p epochs 1 -p corruptions ''
   sftnb sweep nbs/tutorials/01_robust_finetune.ipynb --grid grid.yaml --out /shared/sweep1 --scheduler tcp://10.0.0.5:8786
   sftnb collect runs/sweep1 --csv results.csv
-  sftnb export runs/e8 (the run folder's learner.pkl -> runs/e8/model.onnx; needs the deploy extra)
+  sftnb export runs/e8 (the run folder's model.json + model.pth -> runs/e8/model.onnx; needs the deploy extra)
   sftnb export runs/e8 --int8 (also runs/e8/model-int8.onnx, calibrated on the run's training images)
 
 a grid file is a mapping of parameter -> list of values (every combination runs), or a list of parameter mappings:
@@ -94,14 +93,15 @@ def _parser():
     c = sub.add_parser('collect', help='gather the results of a sweep into one table', epilog=_EXAMPLES, formatter_class=fmt)
     c.add_argument('out', metavar='DIR', help='the sweep folder')
     c.add_argument('--csv', metavar='PATH', help='where to write the table (default DIR/results.csv)')
-    e = sub.add_parser('export', help="export a run's model (learner.pkl) to ONNX, normalization included", epilog=_EXAMPLES, formatter_class=fmt)
-    e.add_argument('run', metavar='RUN', help='a run folder holding learner.pkl (tutorial 01 saves it), or a learner .pkl file')
+    e = sub.add_parser('export', help="export a run's saved model (model.json + model.pth) to ONNX, normalization included", epilog=_EXAMPLES, formatter_class=fmt)
+    e.add_argument('run', metavar='RUN', help='a run folder holding model.json and model.pth (tutorial 01 saves them; sftnb.deploy.save_model), that model.json, or with --trust-pickle a learner .pkl')
     e.add_argument('--out', metavar='FILE', help='the .onnx file to write (default RUN/model.onnx)')
     e.add_argument('--size', type=int, metavar='PX', help="image size in pixels (default: the run's `size` parameter from metrics.json)")
     e.add_argument('--overwrite', action='store_true', help='replace an existing .onnx file')
     e.add_argument('--int8', action='store_true', help='also write an int8 model (static QDQ quantization with onnxruntime) beside it, FILE-int8.onnx')
     e.add_argument('--calib', metavar='DIR', help="int8 calibration images: a folder searched recursively (default: the run's training images)")
     e.add_argument('--calib-n', type=int, default=256, metavar='N', help='calibration images to use, a seeded random sample (default %(default)s)')
+    e.add_argument('--trust-pickle', action='store_true', help="load a fastai learner.pkl: a pickle runs code when loaded, so only for a file whose source you trust")
     e.add_argument('--full-range', action='store_true', help='8-bit int8 weights, for a target CPU with VNNI (or ARM); default 7-bit, safe on any x86 CPU')
     for q in (r, s, t):
         q.add_argument('--kernel', default='python3', help='Jupyter kernel name (default: %(default)s)')
@@ -149,10 +149,7 @@ def _cmd_collect(a) -> int:
 
 def _calib_folder(a, params:dict) -> Path:
     "Where `--int8` calibration images come from: `--calib`, else the run's training images (its data_path's train/, or the embedded MNIST or digits)."
-    if a.calib:
-        d = Path(a.calib)
-        if not d.is_dir(): raise NotADirectoryError(f"--calib {d} is not a folder of images")
-        return d
+    if a.calib: return Path(a.calib)
     if params.get('data_path'): d = Path(params['data_path'])/'train'
     elif 'data_path' in params:
         from sftnb.data import digits_folder, mnist_folder
@@ -162,41 +159,47 @@ def _calib_folder(a, params:dict) -> Path:
     if not d.is_dir(): raise NotADirectoryError(f"the run's training images {d} are not there: pass --calib DIR")
     return d
 
+def _model_source(src:Path, trust_pickle:bool) -> tuple:
+    "(what to load, whether it is a pickle) for `sftnb export RUN`: a saved model (model.json), or a learner.pkl only with --trust-pickle."
+    js = src if src.suffix == '.json' else src/'model.json'
+    pkl = src if src.suffix == '.pkl' else src/'learner.pkl'
+    if js.is_file() and src.suffix != '.pkl': return js, False
+    if not pkl.is_file(): raise FileNotFoundError(f"{js} not found: a run folder holds model.json and model.pth (tutorial 01 saves them; in your own notebook, sftnb.deploy.save_model(learn, folder))")
+    if not trust_pickle: raise ValueError(f"{pkl} is a pickle, and loading a pickle can run any code its author put in, so it is not loaded: export a folder saved with "
+                                          f"sftnb.deploy.save_model (model.json + model.pth), or pass --trust-pickle if you trust where {pkl.name} came from")
+    return pkl, True
+
 def _cmd_export(a) -> int:
-    import json, random, warnings
-    src = Path(a.run)
-    pkl = src/'learner.pkl' if src.is_dir() else src
-    if not pkl.is_file(): raise FileNotFoundError(f"{pkl} not found: a run folder needs learner.pkl (tutorial 01 saves it; in your own notebook, learn.export(...))")
-    out = Path(a.out or pkl.parent/'model.onnx')
+    import json
+    src = _model_source(Path(a.run), a.trust_pickle)
+    out = Path(a.out or src[0].parent/'model.onnx')
     if out.suffix != '.onnx': raise ValueError(f"--out must end in .onnx, got {str(out)!r}")
     q_out = out.with_name(f'{out.stem}-int8.onnx')
     for f in [out] + ([q_out] if a.int8 else []):
         if f.exists() and not a.overwrite: raise FileExistsError(f"{f} exists; pass --overwrite to replace it")
     if a.calib_n < 1: raise ValueError(f"--calib-n must be >= 1, got {a.calib_n}")
     if a.full_range and not a.int8: raise ValueError('--full-range sets the int8 weight range: it needs --int8')
-    metrics = pkl.parent/'metrics.json'
+    metrics = src[0].parent/'metrics.json'
     recorded = json.loads(metrics.read_text()) if metrics.is_file() else {}
-    params, shape = recorded.get('params', {}), recorded.get('input_shape')   # (channels, height, width), recorded by tutorial 01
-    size = a.size if a.size is not None else params.get('size')
-    if size is None: raise ValueError(f"the image size is unknown (no metrics.json with a `size` parameter beside {pkl.name}): pass --size")
+    params = recorded.get('params', {})
+    saved = {} if src[1] else json.loads(src[0].read_text())
+    shape = saved.get('input_shape') or recorded.get('input_shape')   # (channels, height, width)
+    size = a.size if a.size is not None else (shape[1] if shape else params.get('size'))
+    if size is None: raise ValueError(f"the image size is unknown (neither {src[0].name} nor a metrics.json beside it records it): pass --size")
     channels = shape[0] if shape else 3
+    from sftnb.deploy import calibration_files, export_onnx, pixel_dl, quantize_onnx   # after the checks: the other commands start without torch
+    if a.int8: calib = _calib_folder(a, params); calibration_files(calib, n=1)   # refused now, before any export, when it holds no images
+    if src[1]:
+        from fastai.learner import load_learner
+        print(f"warning: loading {src[0]}, a pickle (it can run code): trusted because of --trust-pickle", file=sys.stderr)
+        model = load_learner(src[0])
+        classes = [str(v) for v in model.dls.vocab]
+    else: model, classes = src[0].parent, saved['classes']
+    out = export_onnx(model, out, overwrite=a.overwrite, input_shape=(channels, size, size))
+    print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB): input [0, 1] pixels (batch, {channels}, {size}, {size}), classes {classes}")
     if a.int8:
-        from fastai.data.transforms import get_image_files
-        calib = _calib_folder(a, params)
-        files = sorted(get_image_files(calib))
-        if not files: raise ValueError(f"no image files under {calib} for --int8 calibration")
-    from fastai.learner import load_learner   # after the checks, and not at the top: the other commands start without torch
-    from sftnb.deploy import export_onnx, quantize_onnx
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore')   # load_learner's reminder that a pickle can run code: only export runs you trust
-        learn = load_learner(pkl)
-    out = export_onnx(learn, out, overwrite=a.overwrite, input_shape=(channels, size, size))
-    print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB): input [0, 1] pixels (batch, {channels}, {size}, {size}), classes {list(learn.dls.vocab)}")
-    if a.int8:
-        if not a.calib: files = [f for f in files if f.parent.name in set(map(str, learn.dls.vocab))] or files   # the run's classes only (the digits folder has all ten)
-        files = random.Random(0).sample(files, min(a.calib_n, len(files)))   # every class, not the first folder's
-        dl = learn.dls.test_dl(files, bs=64, num_workers=0)   # the learner's own resizing and normalization (quantize_onnx undoes the latter)
-        q_out = quantize_onnx(out, q_out, dl, n=len(files), reduce_range=not a.full_range, overwrite=a.overwrite)
+        files = calibration_files(calib, classes=None if a.calib else classes, n=a.calib_n)   # the run's own folder: its classes only (the digits folder has all ten)
+        q_out = quantize_onnx(out, q_out, pixel_dl(files, size, channels), n=len(files), reduce_range=not a.full_range, overwrite=a.overwrite)
         print(f"wrote {q_out} ({q_out.stat().st_size / 1e6:.1f} MB): int8 ({8 if a.full_range else 7}-bit weights), calibrated on {len(files)} images from {calib}; "
               "check_export(learn, {'fp32': ..., 'int8': ...}, dl) measures what quantization costs")
     return 0

@@ -11,7 +11,7 @@ from pathlib import Path
 
 # %% auto #0
 __all__ = ['check_int', 'check_range', 'set_seed', 'seeded', 'get_device', 'cache_dir', 'atomic_write', 'file_hash', 'json_safe',
-           'wilson_interval', 'bootstrap_interval', 'flatten_dict']
+           'wilson_interval', 'bootstrap_interval', 'flatten_dict', 'read_yaml']
 
 # %% ../nbs/00_core.ipynb #24d69998
 def _bounds(lo, hi, lo_open=False, hi_open=False, whole=False) -> str:
@@ -213,3 +213,17 @@ def flatten_dict(d:dict, # Nested dicts
         if isinstance(v, dict): out.update(flatten_dict(v, f'{prefix}{k}.'))
         else: out[f'{prefix}{k}'] = v
     return out
+
+# %% ../nbs/00_core.ipynb #7304a51a
+def read_yaml(path, # The file
+              what:str='YAML', # What the file is, for messages ('grid', 'search space', 'parameters')
+             ):
+    "The data in a YAML file (`yaml.safe_load`); a missing file or a syntax error raises an error naming the file, the line and the column."
+    import yaml
+    p = Path(path)
+    if not p.is_file(): raise FileNotFoundError(f"{what} file {p} not found")
+    try: return yaml.safe_load(p.read_text())
+    except yaml.YAMLError as e:
+        mark = getattr(e, 'problem_mark', None) or getattr(e, 'context_mark', None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ''
+        raise ValueError(f"{what} file {p} is not valid YAML{where}: {getattr(e, 'problem', None) or e}") from None

@@ -6,7 +6,8 @@ Docs: https://sftnb.github.io/sftnb/deploy.html.md"""
 
 # %% ../nbs/05b_deploy.ipynb #fdc432c2
 from __future__ import annotations
-import json
+import json, pickle
+from hashlib import sha256
 from pathlib import Path
 import pandas as pd, torch, torch.nn as nn
 from .core import check_int, check_range, seeded, wilson_interval
@@ -14,9 +15,11 @@ from .data import norm_stats, norm_kwargs
 from .adversarial import PixelSpace, eval_mode, pgd
 from .augment import corruption_names
 from .evaluate import EvalItems
+from .finetune import sft_model
 
 # %% auto #0
-__all__ = ['PixelModel', 'export_onnx', 'onnx_info', 'OnnxModel', 'check_export', 'quantize_onnx']
+__all__ = ['MODEL_FORMAT', 'PixelModel', 'save_model', 'load_model', 'export_onnx', 'onnx_info', 'OnnxModel', 'check_export',
+           'quantize_onnx', 'calibration_files', 'pixel_dl']
 
 # %% ../nbs/05b_deploy.ipynb #06abd715
 class PixelModel(nn.Module):
@@ -31,6 +34,56 @@ class PixelModel(nn.Module):
         self.register_buffer('mean', as4(mean)); self.register_buffer('std', as4(1. if std is None else std))
     def forward(self, p): return self.model((p - self.mean) / self.std)
 
+# %% ../nbs/05b_deploy.ipynb #49da0480
+MODEL_FORMAT = 'sftnb-model/1'
+
+def save_model(learn, # Built by `sft_learner` from an architecture name or function (it records `learn.sft_spec`)
+               folder, # Where `model.json` and `model.pth` go (created if missing)
+               overwrite:bool=False, # Replace a model saved there before
+              ) -> Path:
+    "Save `learn.model` as files that run no code when loaded: `model.pth` (its state dict) and `model.json` (how to rebuild it, classes, normalization, input shape); returns the JSON's path."
+    spec = getattr(learn, 'sft_spec', None)
+    if spec is None: raise ValueError("save_model rebuilds a model from its architecture's name, and this learner has none (built from a module object, "
+                                      "a timm name, or not by sft_learner): use learn.export(...), a pickle to load only where you trust its source")
+    folder = Path(folder)
+    js, pth = folder/'model.json', folder/'model.pth'
+    for f in (js, pth):
+        if f.exists() and not overwrite: raise FileExistsError(f"{f} exists; pass overwrite=True to replace it")
+    st = norm_stats(learn.dls)
+    shape = list(learn.dls.valid.one_batch()[0].shape[1:]) if len(learn.dls.valid) else None
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = folder/'.model.pth.tmp'
+    try:
+        torch.save({k: v.detach().cpu().contiguous() for k, v in learn.model.state_dict().items()}, tmp)
+        info = dict(format=MODEL_FORMAT, **spec, classes=[str(v) for v in learn.dls.vocab], input_shape=shape,
+                    normalization={'mean': st[0].flatten().tolist(), 'std': st[1].flatten().tolist()} if st else None,
+                    weights=pth.name, sha256=sha256(tmp.read_bytes()).hexdigest(), torch=torch.__version__)
+        tmp.replace(pth)
+    finally: tmp.unlink(missing_ok=True)
+    js.write_text(json.dumps(info, indent=1))
+    return js
+
+def load_model(path, # A folder holding `model.json` (from `save_model`), or that file
+              ) -> tuple:
+    "(model, info): the model rebuilt from `model.json` with `sft_model`, its weights read with `torch.load(weights_only=True)` (tensors only, never code), in eval mode; `info` is the JSON."
+    path = Path(path)
+    js = path if path.suffix == '.json' else path/'model.json'
+    if not js.is_file(): raise FileNotFoundError(f"{js} not found: a saved model is a folder with model.json and model.pth (save_model)")
+    try: info = json.loads(js.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e: raise ValueError(f"{js} is not JSON: {e}") from None
+    if not isinstance(info, dict) or info.get('format') != MODEL_FORMAT:
+        raise ValueError(f"{js} is not a model description of save_model (format {info.get('format') if isinstance(info, dict) else None!r}, expected {MODEL_FORMAT!r})")
+    w = info.get('weights', '')
+    if Path(w).name != w or not w: raise ValueError(f"{js}: weights must name a file beside it, got {w!r}")
+    pth = js.parent/w
+    if not pth.is_file(): raise FileNotFoundError(f"{pth} not found (named by {js})")
+    if sha256(pth.read_bytes()).hexdigest() != info.get('sha256'): raise ValueError(f"{pth} does not match the checksum in {js}: the weights were changed or belong to another model")
+    try: sd = torch.load(pth, map_location='cpu', weights_only=True)
+    except pickle.UnpicklingError as e: raise ValueError(f"{pth} holds more than tensors, so it was not loaded (torch.load weights_only): {str(e).splitlines()[0]}") from None
+    with seeded(0): model, _ = sft_model(info['arch'], info['n_out'], info['n_in'], pretrained=False, head=info['head'])   # new modules draw random weights: not from the caller's stream
+    model.load_state_dict(sd)
+    return model.eval(), info
+
 # %% ../nbs/05b_deploy.ipynb #00e4ba3b
 def _need(*mods):
     "Import the optional deployment packages, with an error that says how to install them."
@@ -38,19 +91,27 @@ def _need(*mods):
     try: return [importlib.import_module(m) for m in mods]
     except ImportError as e: raise ImportError(f"{e.name} is needed for ONNX export and checks: pip install \"sftnb[deploy]\"") from None
 
-def export_onnx(learn, # A fastai `Learner` (its model, DataLoaders' normalization and vocabulary)
+def _stats(norm:dict|None):
+    "(mean, std) tensors shaped as fastai's `Normalize` keeps them, from a saved model's `normalization`; None for none."
+    return None if not norm else tuple(torch.tensor(norm[k], dtype=torch.float32).reshape(1, -1, 1, 1) for k in ('mean', 'std'))
+
+def export_onnx(learn, # A fastai `Learner` (its model, normalization and vocabulary), or a saved model's folder (`save_model`)
                 path, # The `.onnx` file to write
                 opset:int=None, # ONNX opset; default the exporter's
                 overwrite:bool=False, # Replace an existing file
-                input_shape=None, # (channels, height, width) of one image; default that of a validation batch (needed for a `load_learner` Learner, which has no data)
+                input_shape=None, # (channels, height, width) of one image; default a saved model's, else that of a validation batch
                ) -> Path:
-    "Export `learn.model` with its normalization folded in (input: [0, 1] pixels, any batch size) to one ONNX file; returns its path."
+    "Export the model with its normalization folded in (input: [0, 1] pixels, any batch size) to one ONNX file; returns its path."
     onnx, _ = _need('onnx', 'onnxscript')
     path = Path(path)
     if path.suffix != '.onnx': raise ValueError(f"path must end in .onnx, got {str(path)!r}")
     if path.exists() and not overwrite: raise FileExistsError(f"{path} exists; pass overwrite=True to replace it")
     check_int(opset, 'opset', 7, none_ok=True)
-    st = norm_stats(learn.dls)
+    if isinstance(learn, (str, Path)):
+        net, info = load_model(learn)
+        st, vocab, input_shape = _stats(info['normalization']), info['classes'], input_shape or info['input_shape']
+        if input_shape is None: raise ValueError(f"{learn} records no input shape: pass input_shape=(channels, height, width)")
+    else: net, st, vocab = learn.model, norm_stats(learn.dls), learn.dls.vocab
     if input_shape is None:
         if not len(learn.dls.valid): raise ValueError("learn has no validation images to take the input shape from (e.g. from load_learner): pass input_shape=(channels, height, width)")
         x = learn.dls.valid.one_batch()[0][:2].as_subclass(torch.Tensor)
@@ -59,8 +120,8 @@ def export_onnx(learn, # A fastai `Learner` (its model, DataLoaders' normalizati
         if len(input_shape) != 3: raise ValueError(f"input_shape must be (channels, height, width), got {input_shape!r}")
         for v, n in zip(input_shape, ('channels', 'height', 'width')): check_int(v, f'input_shape {n}', 1)
         p = torch.rand(2, *map(int, input_shape))
-    model = PixelModel(learn.model, *(st or (None, None))).cpu()
-    dev = next(learn.model.parameters()).device
+    model = PixelModel(net, *(st or (None, None))).cpu()
+    dev = next(net.parameters()).device
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f'.{path.name}.tmp')
     try:
@@ -68,7 +129,7 @@ def export_onnx(learn, # A fastai `Learner` (its model, DataLoaders' normalizati
             torch.onnx.export(model, (p,), str(tmp), dynamo=True, external_data=False, opset_version=opset,
                               input_names=['pixels'], output_names=['logits'], dynamic_shapes={'p': {0: torch.export.Dim('batch')}}, verbose=False)
         m = onnx.load(str(tmp))
-        meta = {'classes': json.dumps([str(v) for v in learn.dls.vocab]), 'input': 'pixels, float32 (batch, channels, height, width) in [0, 1]',
+        meta = {'classes': json.dumps([str(v) for v in vocab]), 'input': 'pixels, float32 (batch, channels, height, width) in [0, 1]',
                 'input_shape': json.dumps(list(p.shape[1:])), 'normalization': json.dumps({'mean': st[0].flatten().tolist(), 'std': st[1].flatten().tolist()} if st else None),
                 'exporter': f'sftnb export_onnx, torch {torch.__version__}'}
         for k, v in meta.items(): m.metadata_props.add(key=k, value=v)
@@ -77,7 +138,7 @@ def export_onnx(learn, # A fastai `Learner` (its model, DataLoaders' normalizati
         tmp.replace(path)
     finally:
         tmp.unlink(missing_ok=True)
-        learn.model.to(dev)
+        net.to(dev)
     return path
 
 def onnx_info(path) -> dict:
@@ -198,3 +259,35 @@ def quantize_onnx(path, # An fp32 ONNX file from `export_onnx`
     finally:
         tmp.unlink(missing_ok=True); pre.unlink(missing_ok=True)
     return out
+
+# %% ../nbs/05b_deploy.ipynb #dffdea6e
+def calibration_files(folder, # A folder tree of images (class sub-folders, or split folders holding them)
+                      classes=None, # Keep images under folders named like these classes, when there are any
+                      n:int=256, # How many
+                      seed:int=0,
+                     ) -> list:
+    "`n` image files of `folder` drawn seeded across the whole folder (every class, not the first folder's), for int8 calibration."
+    import random
+    from fastai.data.transforms import get_image_files
+    folder = Path(folder)
+    if not folder.is_dir(): raise NotADirectoryError(f"{folder} is not a folder of images")
+    check_int(n, 'n', 1)
+    files = sorted(get_image_files(folder))
+    if not files: raise ValueError(f"no image files under {folder} for int8 calibration")
+    if classes is not None: files = [f for f in files if f.parent.name in set(map(str, classes))] or files   # e.g. the digits folder holds all ten
+    return random.Random(seed).sample(files, min(n, len(files)))
+
+def pixel_dl(files, # Image files
+             size, # Resized as `image_dls(size=...)` resizes validation images
+             n_in:int=3, # Channels: 3 (RGB) or 1 (grayscale)
+             bs:int=64,
+            ):
+    "A fastai `TfmdDL` of unlabelled [0, 1] pixel batches of `files`, opened and resized as `image_dls` opens and resizes its validation images."
+    from functools import partial
+    from fastai.data.core import Datasets, TfmdDL
+    from fastai.vision.augment import Resize
+    from fastai.vision.core import ToTensor
+    from fastai.data.transforms import IntToFloatTensor
+    from sftnb.data import open_image
+    ds = Datasets(list(files), [[partial(open_image, n_in=n_in)]], split_idx=1)   # split 1: the validation behaviour (a centred crop)
+    return TfmdDL(ds, bs=bs, after_item=[Resize(size), ToTensor()], after_batch=[IntToFloatTensor()], num_workers=0)

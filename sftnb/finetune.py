@@ -26,9 +26,9 @@ from .core import check_int, check_range
 from .models import get_arch
 
 # %% auto #0
-__all__ = ['WISE_HEADS', 'load_weights', 'linear_head', 'sft_learner', 'layer_groups', 'layer_splitter', 'discriminative_lrs',
-           'suggest_lr', 'FrozenNorm', 'GradualUnfreeze', 'L2SP', 'lp_ft', 'wise_ft', 'wise_ft_curve', 'EMA',
-           'forgetting']
+__all__ = ['WISE_HEADS', 'load_weights', 'linear_head', 'sft_model', 'sft_learner', 'layer_groups', 'layer_splitter',
+           'discriminative_lrs', 'suggest_lr', 'FrozenNorm', 'GradualUnfreeze', 'L2SP', 'lp_ft', 'wise_ft',
+           'wise_ft_curve', 'EMA', 'forgetting']
 
 # %% ../nbs/03_finetune.ipynb #1089448d
 def _read_weights(weights):
@@ -86,6 +86,30 @@ def _body_of(arch, pretrained, n_in=3):
     # fastai adapts a 3-channel first layer to `n_in` channels (and asserts it has 3); a model built for `n_in` channels stays as it is
     return create_body(full, 3 if own == n_in else n_in, pretrained is not False, meta['cut']), meta
 
+def sft_model(arch, # sftnb/torchvision architecture (function or name), or an `nn.Module` backbone
+              n_out:int, # Number of outputs
+              n_in:int=3, # Channels of the images
+              pretrained=False, # True (download), False, a weights file, or a state dict
+              head:str='fastai', # 'fastai' (fastai's two-layer head) or 'linear'
+             ) -> tuple:
+    "(model, meta): the body of `arch` (classifier cut off) and a new head, `nn.Sequential(body, head)`, as `sft_learner` builds it."
+    if head not in ('fastai', 'linear'): raise ValueError(f"head must be 'fastai' or 'linear', got {head!r}")
+    if isinstance(arch, nn.Module):
+        body, meta = arch, {}
+        if pretrained is not True and pretrained is not False: load_weights(body, pretrained)
+    else: body, meta = _body_of(get_arch(arch), pretrained, n_in)
+    nf = num_features_model(nn.Sequential(*body.children()))
+    hd = linear_head(nf, n_out) if head == 'linear' else create_head(nf, n_out)
+    apply_init(hd, nn.init.kaiming_normal_)
+    return nn.Sequential(body, hd), meta
+
+def _spec(arch, head, n_in, n_out) -> dict|None:
+    "The arguments that rebuild a model with `sft_model` from names alone (no code), or None when `arch` has no name it can be found by."
+    name = arch if isinstance(arch, str) else getattr(arch, '__name__', None)
+    try: found = name is not None and callable(get_arch(name)) and (isinstance(arch, str) or get_arch(name) is arch)
+    except ValueError: found = False
+    return dict(arch=name, head=head, n_in=n_in, n_out=n_out) if found else None
+
 def sft_learner(dls, # DataLoaders (from `image_dls`)
                 arch, # fastai/torchvision architecture (function or name), timm name, or an `nn.Module` backbone
                 pretrained=True, # True (download as usual), False, a weights file, or a state dict
@@ -105,20 +129,15 @@ def sft_learner(dls, # DataLoaders (from `image_dls`)
         learn = vision_learner(dls, arch, pretrained=pretrained, n_out=n_out, splitter=splitter or (layer_splitter(n_groups) if n_groups else None),
                                custom_head=None, train_bn=train_bn, n_in=_n_channels(dls), **kwargs)
     else:
-        if isinstance(arch, nn.Module):
-            body, meta = arch, {}
-            if pretrained is not True and pretrained is not False: load_weights(body, pretrained)
-        else: body, meta = _body_of(get_arch(arch), pretrained, _n_channels(dls))
-        nf = num_features_model(nn.Sequential(*body.children()))
-        hd = linear_head(nf, n_out) if head == 'linear' else create_head(nf, n_out)
-        apply_init(hd, nn.init.kaiming_normal_)
+        model, meta = sft_model(arch, n_out, _n_channels(dls), pretrained, head)
         split = splitter or (layer_splitter(n_groups) if n_groups else meta.get('split', default_split))
-        learn = Learner(dls, nn.Sequential(body, hd), splitter=split, train_bn=train_bn, **kwargs)
+        learn = Learner(dls, model, splitter=split, train_bn=train_bn, **kwargs)
         stats = meta.get('stats')
         if pretrained is not False and stats and not any(isinstance(t, Normalize) for t in dls.after_batch.fs):
             dls.add_tfms([Normalize.from_stats(*stats)], 'after_batch')
         if pretrained is not False: learn.freeze()
     if not train_bn: learn.add_cb(FrozenNorm())
+    learn.sft_spec = _spec(arch, head, _n_channels(dls), n_out)   # how `sftnb.deploy.save_model` rebuilds the model without a pickle
     learn.pretrained_state = {k: v.detach().clone() for k, v in learn.model.state_dict().items()}
     learn.pretrained_names = {n for n, _ in learn.model.named_parameters() if n.startswith('0.')} if pretrained is not False else set()
     return learn

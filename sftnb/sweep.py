@@ -10,7 +10,7 @@ import hashlib, itertools, json, os, queue, random, re, socket, subprocess, thre
 from pathlib import Path
 import numpy as np
 
-from .core import atomic_write, flatten_dict, check_int
+from .core import atomic_write, flatten_dict, check_int, read_yaml
 from .experiment import check_params, run, RunFailed, RunPruned, run_state, read_metrics, make_pruner, pid_alive
 
 # %% auto #0
@@ -21,10 +21,7 @@ __all__ = ['SAMPLERS', 'expand_grid', 'run_slug', 'sweep', 'collect', 'plot_swee
 def _yaml_or(src, what:str):
     "`src` itself, or the contents of the YAML file it names (a `str` or `Path`)."
     if not isinstance(src, (str, Path)): return src
-    import yaml
-    p = Path(src)
-    if not p.is_file(): raise FileNotFoundError(f"{what} file {p} not found")
-    return yaml.safe_load(p.read_text())
+    return read_yaml(src, what)
 
 def expand_grid(grid) -> list:
     "Runs of a grid: a dict of lists (Cartesian product), a list of dicts, or a YAML file holding either."

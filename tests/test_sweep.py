@@ -64,12 +64,17 @@ def test_bad_sweeps_are_refused_before_any_kernel(sftnb_bin, tmp_path):
     cases = {"lr_max: [0.1]\n": "its parameters are ['x', 'lr', 'out_dir']",
              "lr: ['1e-3']\n": "lr='1e-3' is a str",
              "{}\n": 'empty',
-             "x: []\n": "['x']"}
+             "x: []\n": "['x']",
+             "x: [1, 2\n": "g.yaml is not valid YAML at line 2, column 1"}   # a syntax error: one line, not PyYAML's traceback
     for text, msg in cases.items():
         (tmp_path/'g.yaml').write_text(text)
         r = sh(sftnb_bin, 'sweep', nb, '--grid', tmp_path/'g.yaml', '--out', tmp_path/'s', '--no-progress')
-        assert r.returncode == 2 and msg in r.stderr, (text, r.stderr)
+        assert r.returncode == 2 and msg in r.stderr and len(r.stderr.strip().splitlines()) == 1, (text, r.stderr)
         assert not (tmp_path/'s').exists()
+    (tmp_path/'bad.yaml').write_text("lr: {low: 0.001\n")
+    for cmd in (['tune', nb, '--space', tmp_path/'bad.yaml', '--trials', 1, '--out', tmp_path/'t'], ['run', nb, '-f', tmp_path/'bad.yaml', '--out', tmp_path/'r']):
+        r = sh(sftnb_bin, *cmd)
+        assert r.returncode == 2 and 'bad.yaml is not valid YAML at line 2' in r.stderr and len(r.stderr.strip().splitlines()) == 1, (cmd[0], r.stderr)
     (tmp_path/'g.yaml').write_text("x: [1]\n"); (tmp_path/'file').write_text('')
     r = sh(sftnb_bin, 'sweep', nb, '--grid', tmp_path/'g.yaml', '--out', tmp_path/'file', '--no-progress')
     assert r.returncode == 2 and 'not a folder' in r.stderr
