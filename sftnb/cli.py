@@ -211,3 +211,6 @@ def main(argv=None) -> int:
     except (FileNotFoundError, FileExistsError, NotADirectoryError, ValueError, TypeError, KeyError) as e:
         print(f"sftnb {a.cmd}: error: {e}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt as e:   # Ctrl-C: one line, the shell's exit status for SIGINT; `run` has marked the run folder 'interrupted'
+        print(f"sftnb {a.cmd}: {e or 'interrupted'}", file=sys.stderr)
+        return 130

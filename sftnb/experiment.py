@@ -13,8 +13,8 @@ from .core import atomic_write, json_safe, flatten_dict, check_range, check_int
 
 # %% auto #0
 __all__ = ['PRUNERS', 'new_run_dir', 'read_metrics', 'pid_alive', 'run_state', 'run_folder', 'record', 'notebook_params',
-           'param_range', 'param_words', 'check_params', 'RunFailed', 'TrialPruned', 'RunPruned', 'run', 'make_pruner',
-           'report', 'report_epochs']
+           'param_range', 'param_words', 'check_params', 'RunFailed', 'TrialPruned', 'RunInterrupted', 'RunPruned',
+           'run', 'make_pruner', 'report', 'report_epochs']
 
 # %% ../nbs/06_experiment.ipynb #639bed44
 class _Claimed:
@@ -63,7 +63,7 @@ def pid_alive(pid) -> bool:
     return True
 
 def run_state(d) -> str:
-    "State of a run folder: 'new', 'running', 'finished', 'failed', 'pruned' (stopped early by a tuner), 'interrupted' (its process is gone) or 'unknown' (files not made by sftnb)."
+    "State of a run folder: 'new', 'running', 'finished', 'failed', 'pruned' (stopped early by a tuner), 'interrupted' (stopped by Ctrl-C, or its process is gone) or 'unknown' (files not made by sftnb)."
     d = Path(d)
     if not d.exists(): return 'new'
     if (d/'error.json').exists(): return 'failed'
@@ -71,7 +71,7 @@ def run_state(d) -> str:
     except ValueError: return 'failed'
     if not m: return 'unknown' if any(d.glob('*.ipynb')) else 'new'
     status, run = m.get('status'), m.get('run', {})
-    if status in ('finished', 'failed', 'pruned'): return status
+    if status in ('finished', 'failed', 'pruned', 'interrupted'): return status   # 'interrupted': Ctrl-C, recorded by `run`
     if run.get('pid') and run.get('host') == socket.gethostname() and not pid_alive(run['pid']): return 'interrupted'
     return 'running' if run.get('pid') else 'unknown'
 
@@ -184,11 +184,14 @@ def _same_kind(v, default) -> bool:
     if isinstance(default, (list, tuple)): return isinstance(v, (list, tuple))
     return isinstance(v, type(default))
 
+_MUST_EXIST = re.compile(r'\(must exist\)')   # a parameter's comment marking a path that must be there before the run starts
+
 def check_params(nb, # The notebook
                  params:dict, # Values to inject
                  allow_unknown:bool=False, # Inject names the notebook does not declare (papermill only warns)
+                 cwd=None, # The folder the kernel will run in: relative paths are checked from there (default the current one)
                 ) -> dict:
-    "All of the notebook's parameters with `params` applied; refuses undeclared names, values whose type differs from the default's (except the words its comment allows with `or 'word'`), and numbers outside the range the parameter's comment declares."
+    "All of the notebook's parameters with `params` applied; refuses undeclared names, values whose type differs from the default's (except the words its comment allows with `or 'word'`), numbers outside the range the parameter's comment declares, and paths its comment marks `(must exist)` that do not."
     info = _inspect(nb)
     declared = {k: v['default'] for k, v in info.items()}
     unknown = [k for k in params if k not in declared]
@@ -207,6 +210,9 @@ def check_params(nb, # The notebook
         if rng and isinstance(v, (int, float)) and not isinstance(v, bool):
             try: check_range(v, f'parameter {k}', **rng)
             except ValueError as e: raise ValueError(f"{e} (the range {Path(nb).name} declares for it)") from None
+        if isinstance(v, (str, Path)) and v and _MUST_EXIST.search(info[k].get('help', '') if k in info else '') and str(v) not in words:
+            if not (Path(cwd or '.')/Path(v).expanduser()).exists():
+                raise FileNotFoundError(f"parameter {k}={str(v)!r}: no such file or folder (from {Path(cwd or '.').absolute()}); {Path(nb).name} needs an existing path there")
         full[k] = v
     return full
 
@@ -220,6 +226,12 @@ class RunFailed(RuntimeError):
 
 class TrialPruned(Exception):
     "Raised inside a notebook by `report` when the tuner's pruner stops the trial; `run` then ends the run as 'pruned'."
+
+class RunInterrupted(KeyboardInterrupt):
+    "A notebook run stopped by Ctrl-C (a `KeyboardInterrupt`, so code that catches that still does); `.notebook` is the partial notebook."
+    def __init__(self, notebook):
+        self.notebook = Path(notebook)
+        super().__init__(f"interrupted; partial notebook kept at {self.notebook}")
 
 class RunPruned(RuntimeError):
     "A notebook run was stopped early by a tuner's pruner (`.notebook`: the saved partial notebook)."
@@ -301,7 +313,7 @@ def run(nb, # The notebook to run
     if not nb.is_file(): raise FileNotFoundError(f"notebook {nb} not found")
     if nb.suffix != '.ipynb': raise ValueError(f"{nb} is not a notebook (.ipynb)")
     params = dict(params or {})
-    full = check_params(nb, params, allow_unknown)
+    full = check_params(nb, params, allow_unknown, cwd=papermill_kw.get('cwd'))
     params = {k: full.get(k, v) for k, v in params.items()}   # as checked (e.g. `severities` 5 -> '5')
     out, dest = _prepare_out(nb, out)
     if 'out_dir' in full and 'out_dir' not in params: params['out_dir'] = str(out.absolute())
@@ -313,6 +325,9 @@ def run(nb, # The notebook to run
     try:
         pm.execute_notebook(str(nb), str(dest), parameters=params, kernel_name=kernel_name, progress_bar=progress, **papermill_kw)
     except BaseException as e:  # a cell failed, the kernel died, a timeout, Ctrl-C: the folder says what happened
+        if isinstance(e, KeyboardInterrupt):   # Ctrl-C: stopped by the user, not an error of the notebook's
+            _update(out, status='interrupted', run=dict(ended=_now(), duration_s=time.time() - t0))
+            raise RunInterrupted(dest) from None
         err = {'notebook': dest.name, **_error_from(e)}
         if err['ename'] == 'TrialPruned':   # stopped by the tuner: a result, not an error
             _update(out, status='pruned', run=dict(ended=_now(), duration_s=time.time() - t0, pruned=err['evalue']))

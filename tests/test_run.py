@@ -183,6 +183,27 @@ def test_failing_notebook_exits_nonzero_and_keeps_partial(sftnb_bin, tmp_path):
     err = json.loads((out/'error.json').read_text())
     assert err['ename'] == 'RuntimeError' and err['evalue'] == 'planted failure n=7'
 
+def test_ctrl_c_is_one_line_and_marks_the_run_interrupted(sftnb_bin, tmp_path):
+    "Ctrl-C in a terminal (SIGINT to the whole foreground process group, kernel included): one line, exit 130, status 'interrupted', and a rerun may reuse the folder."
+    import os, signal, time
+    started = tmp_path/'started'
+    nb = tmp_path/'sleep.ipynb'
+    nbformat.write(new_notebook(cells=[new_code_cell('out_dir = None', metadata={'tags': ['parameters']}),
+                                       new_code_cell(f"from sftnb.experiment import run_folder\nrun_folder(out_dir)\nimport time, pathlib\npathlib.Path({str(started)!r}).write_text('x')\ntime.sleep(120)")],
+                               metadata={'kernelspec': {'name': 'python3', 'display_name': 'python3', 'language': 'python'}}), nb)
+    p = subprocess.Popen([str(sftnb_bin), 'run', str(nb), '--out', str(tmp_path/'out'), '--no-progress'], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True, start_new_session=True)
+    t = time.time()
+    while not started.exists() and time.time() - t < 120: time.sleep(0.2)
+    assert started.exists()
+    os.killpg(p.pid, signal.SIGINT)
+    _, err = p.communicate(timeout=120)
+    assert p.returncode == 130 and err.strip().splitlines() == [f"sftnb run: interrupted; partial notebook kept at {tmp_path/'out'/'sleep.ipynb'}"], err
+    m = json.loads((tmp_path/'out'/'metrics.json').read_text())
+    assert m['status'] == 'interrupted' and not (tmp_path/'out'/'error.json').exists()
+    from sftnb.experiment import run_state
+    assert run_state(tmp_path/'out') == 'interrupted'
+
 def test_finished_run_is_never_overwritten(sftnb_bin, tmp_path):
     out = tmp_path/'done'
     out.mkdir()
@@ -198,6 +219,10 @@ def test_bad_input_is_refused(sftnb_bin, tmp_path):
     r = sh(sftnb_bin, 'run', TUTORIAL, '-f', tmp_path/'missing.yaml', '--out', tmp_path/'x')
     assert r.returncode == 2 and 'missing.yaml' in r.stderr
     assert not (tmp_path/'x').exists()
+    for tutorial in (TUTORIAL, TUTORIAL.parent/'04_your_own_data.ipynb'):   # a misspelt data path: refused before a kernel starts, no run folder
+        r = sh(sftnb_bin, 'run', tutorial, '-p', 'data_path', tmp_path/'my_imgaes', '--out', tmp_path/'x')
+        assert r.returncode == 2 and f"data_path='{tmp_path/'my_imgaes'}': no such file or folder" in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
+        assert not (tmp_path/'x').exists()
 
 def test_strategy_parameter_is_checked(sftnb_bin, tmp_path):
     r = sh(sftnb_bin, 'run', TUTORIAL, '-p', 'strategy', 'magic', '--out', tmp_path/'bad', '--no-progress')
