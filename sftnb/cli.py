@@ -41,7 +41,7 @@ _EXAMPLES = """examples:
   sftnb run my_experiment.ipynb -f params.yaml --out runs/exp1
   sftnb sweep nbs/tutorials/01_robust_finetune.ipynb --grid grid.yaml --out runs/sweep1 --workers 2
   sftnb tune nbs/tutorials/01_robust_finetune.ipynb --space space.yaml --trials 20 --out runs/tune1 -p epochs 4
-  sftnb sweep nbs/tutorials/01_robust_finetune.ipynb --grid grid.yaml --out runs/quick -p epochs 1 -p corruptions ''
+  sftnb sweep nbs/tutorials/01_robust_finetune.ipynb --grid grid.yaml --out runs/quick -p dataset digits -p corruptions ''
   sftnb sweep nbs/tutorials/01_robust_finetune.ipynb --grid grid.yaml --out /shared/sweep1 --scheduler tcp://10.0.0.5:8786
   sftnb collect runs/sweep1 --csv results.csv
   sftnb export runs/e8 (the run folder's model.json + model.pth -> runs/e8/model.onnx; needs the deploy extra)

@@ -250,6 +250,10 @@ class RobustnessReport:
         return {**self.data, 'meta': meta}
     @property
     def classes(self): return self.data['meta']['classes']
+    @property
+    def at_chance(self) -> bool:
+        "Whether the clean accuracy is indistinguishable from guessing: its 95% interval reaches down to 1 / the number of classes."
+        return bool(self.data['clean']['accuracy_ci'][0] <= 1 / max(len(self.classes), 1))
     def __repr__(self):
         c, m = self.data['clean'], self.data['meta']
         lo, hi = c['accuracy_ci']
@@ -258,6 +262,7 @@ class RobustnessReport:
         if adv['eps']: s += ', ' + ', '.join(f"{m['attack']}@{e:g} {a:.3f}" for e, a in zip(adv['eps'], adv['accuracy']))
         if self.data['corruptions']['names']: s += f", mean corruption accuracy {self.data['corruptions']['mean_accuracy']:.3f}"
         if self.data['suspicious']: s += f"; SUSPICIOUS (gradient masking?): {', '.join(self.data['suspicious'])}"
+        if self.at_chance: s += f"; AT CHANCE (clean accuracy no better than guessing 1/{len(self.classes)}: not a trained model)"
         return s + ')'
 
     def summary(self) -> pd.DataFrame:
@@ -295,14 +300,15 @@ class RobustnessReport:
         return pd.DataFrame(self.data['clean']['per_class'], index=pd.Index(self.classes, name='class'))
 
     def headline(self) -> dict:
-        "The numbers for `metrics.json`: clean_acc, topk, macro_f1, ece, nll, brier, <attack>_acc@eps (apgd_acc@, pgd_acc@, fgsm_acc@, autoattack_acc@), suspicious (the failed masking checks: while it is not empty no robust accuracy is to be trusted), mean_corruption_acc, mce (or corruption_error), shift_acc@name; each accuracy `k` with its 95% interval as `k_ci`."
+        "The numbers for `metrics.json`: clean_acc, at_chance (the model is no better than guessing), topk, macro_f1, ece, nll, brier, <attack>_acc@eps (apgd_acc@, pgd_acc@, fgsm_acc@, autoattack_acc@), suspicious (the failed masking checks: while it is not empty no robust accuracy is to be trusted), mean_corruption_acc, mce (or corruption_error), shift_acc@name; each accuracy `k` with its 95% interval as `k_ci`."
         d = self.data
         h = {'clean_acc': d['clean']['accuracy'], 'clean_acc_ci': d['clean']['accuracy_ci'],
              f"top{d['clean']['top_k']}_acc": d['clean']['top_k_accuracy'], 'macro_f1': d['clean']['macro']['f1'],
              'ece': d['calibration']['ece'], 'nll': d['calibration']['nll'], 'brier': d['calibration']['brier']}
+        h['at_chance'] = self.at_chance
         pre = _PREFIX[d['meta']['attack']]
         for e, a, ci in zip(d['adversarial']['eps'], d['adversarial']['accuracy'], d['adversarial']['accuracy_ci']):
-            h[f'{pre}@{e:g}'], h[f'{pre}@{e:g}_ci'] = a, ci
+            if e > 0: h[f'{pre}@{e:g}'], h[f'{pre}@{e:g}_ci'] = a, ci   # eps 0 is clean_acc, recorded once
         if d['corruptions']['names']: h['mean_corruption_acc'], h['mean_corruption_acc_ci'] = d['corruptions']['mean_accuracy'], d['corruptions']['mean_accuracy_ci']
         if d.get('baseline'): h.update({k: d['baseline'][k] for k in _ce_keys(d['baseline'])})
         for k, v in d['shifted'].items(): h[f'shift_acc@{k}'], h[f'shift_acc@{k}_ci'] = v['accuracy'], v['accuracy_ci']

@@ -14,8 +14,8 @@ from .core import atomic_write, flatten_dict, check_int, read_yaml
 from .experiment import check_params, run, RunFailed, RunPruned, run_state, read_metrics, make_pruner, pid_alive
 
 # %% auto #0
-__all__ = ['SAMPLERS', 'expand_grid', 'run_slug', 'sweep', 'collect', 'plot_sweep', 'read_space', 'objective_value', 'tune',
-           'plot_tune']
+__all__ = ['SAMPLERS', 'expand_grid', 'run_slug', 'sweep', 'collect', 'plot_sweep', 'read_space', 'objective_name',
+           'objective_value', 'tune', 'plot_tune']
 
 # %% ../nbs/06b_sweep.ipynb #1bf5a7e8
 def _yaml_or(src, what:str):
@@ -247,16 +247,28 @@ def read_space(space) -> dict:
         else: raise ValueError(f"search space {k}: expected {{low, high}} or a list of choices, got {v!r}")
     return out
 
+def _weights(flat:dict, objective) -> dict:
+    "metric key -> weight of a (non-callable) objective; None: the robust validation accuracy at the largest eps, else `valid_acc`."
+    if objective is None:
+        adv = sorted((float(m[1]), k) for k in flat if (m := re.fullmatch(r'valid_adv_acc@(\d+(?:\.\d*)?(?:e-?\d+)?)', k)))   # not the `_ci` beside each
+        objective = adv[-1][1] if adv else 'valid_acc'
+    return {objective: 1.0} if isinstance(objective, str) else dict(objective)
+
+def objective_name(metrics:dict, # A run's metrics.json contents
+                   objective=None, # As for `objective_value`
+                  ) -> str:
+    "What `objective_value` measures, by name: the metric key (e.g. `valid_adv_acc@0.3`), a weighted sum of keys, or the function's name."
+    if callable(objective): return getattr(objective, '__name__', repr(objective))
+    w = _weights(flatten_dict({k: v for k, v in metrics.items() if k != 'run'}), objective)
+    return ' + '.join(k if v == 1 else f'{v:g}*{k}' for k, v in w.items())
+
 def objective_value(metrics:dict, # A run's metrics.json contents
                     objective=None, # A key (dots for nested keys), a dict key -> weight, a function metrics -> float, or None (robust validation accuracy)
                    ) -> float:
     "The number a search optimises, from a run's metrics."
     flat = flatten_dict({k: v for k, v in metrics.items() if k != 'run'})
     if callable(objective): return float(objective(metrics))
-    if objective is None:
-        adv = sorted((float(m[1]), k) for k in flat if (m := re.fullmatch(r'valid_adv_acc@(\d+(?:\.\d*)?(?:e-?\d+)?)', k)))   # not the `_ci` beside each
-        objective = adv[-1][1] if adv else 'valid_acc'
-    weights = {objective: 1.0} if isinstance(objective, str) else dict(objective)
+    weights = _weights(flat, objective)
     missing = [k for k in weights if not isinstance(flat.get(k), (int, float)) or isinstance(flat.get(k), bool)]
     if missing: raise KeyError(f"objective {missing} not among the run's numeric metrics: {sorted(k for k, v in flat.items() if isinstance(v, (int, float)))[:20]}")
     robust = [k for k in weights if re.search(r'(adv|pgd|fgsm|apgd|autoattack)_acc@', k)]
@@ -372,7 +384,11 @@ def tune(nb, # The experiment notebook
         raise
     finally: bar.close()
     n = {s: sum(t.state.name == s for t in study.trials) for s in _ENDED}
-    best = f"; best {study.best_value:.4g} (trial {study.best_trial.number}: {study.best_params})" if n['COMPLETE'] else ''
+    if n['COMPLETE']:
+        bt = study.best_trial
+        what = objective_name(read_metrics(out/f'trial-{bt.number:04d}'), objective) if (out/f'trial-{bt.number:04d}').is_dir() else 'objective'
+        best = f"; best {what} = {study.best_value:.4g} ({'validation split; ' if what.startswith('valid') else ''}trial {bt.number}: {bt.params})"
+    else: best = ''
     print(f"tune of {nb.name}: {len(study.trials)} trials in the study ({n['COMPLETE']} complete, {n['PRUNED']} pruned, {n['FAIL']} failed){best} -> {out}")
     return study
 

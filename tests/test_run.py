@@ -40,7 +40,8 @@ def test_sftnb_run_tutorial_defaults(default_run):
     assert set(m['per_class']) == {'5', '6', '7', '8', '9'}
     assert all(0 <= c['f1'] <= 1 for c in m['per_class'].values())
     assert m['train_time_s'] > 0 and m['n_eval'] == 60 and m['n_train'] == 1500
-    assert {k for k in m if k.startswith(('adv_acc@', 'pgd_acc@', 'apgd_acc@'))} == {'apgd_acc@0', 'apgd_acc@0.3', 'apgd_acc@0_ci', 'apgd_acc@0.3_ci'}   # the key names the attack
+    assert {k for k in m if k.startswith(('adv_acc@', 'pgd_acc@', 'apgd_acc@'))} == {'apgd_acc@0.3', 'apgd_acc@0.3_ci'}   # the key names the attack; eps 0 is clean_acc
+    assert m['at_chance'] is False
     assert m['apgd_acc@0.3'] < m['clean_acc'] and m['apgd_acc@0.3_ci'][0] <= m['apgd_acc@0.3'] <= m['apgd_acc@0.3_ci'][1]
     assert m['clean_acc_ci'][1] - m['clean_acc_ci'][0] > 0.02 and isinstance(m['suspicious'], list)   # 60 images: a real interval
     corr = m['corruption_acc']
@@ -50,7 +51,7 @@ def test_sftnb_run_tutorial_defaults(default_run):
     rep = RobustnessReport.from_json(out/'report.json')                      # the robustness report, beside metrics.json
     assert rep['meta']['n'] == 60 and rep['corruptions']['severities'] == [3] and rep['meta']['steps'] == 100 and rep['meta']['attack'] == 'apgd'
     assert m['clean_acc'] == rep['clean']['accuracy'] and 'overclaim' in rep['checks']
-    assert m['apgd_acc@0'] == m['clean_acc'] and m['apgd_acc@0.3'] == rep['adversarial']['accuracy'][-1]
+    assert rep['adversarial']['accuracy'][0] == m['clean_acc'] and m['apgd_acc@0.3'] == rep['adversarial']['accuracy'][-1]
     assert 0 <= m['ece'] <= 1 and m['mean_corruption_acc'] == rep['corruptions']['mean_accuracy'] and 'mce' not in m and 'corruption_error' not in m
     for old in ('accuracy', 'adversarial_accuracy', 'mean_corruption_accuracy', 'f1_macro', 'valid_accuracy'): assert old not in m   # one name per number
     assert abs(m['valid_acc'] - m['history'][-1]['accuracy']) < 1e-6   # no WiSE-FT or guard here: the kept weights are the last epoch's (fastai's metric agrees)
@@ -136,7 +137,7 @@ def test_plain_papermill_runs_the_tutorial(papermill_bin, default_run, tmp_path)
     # What a tuner prunes on is measured on the weights the run keeps: under WiSE-FT the interpolation. Its last value
     # (the frozen epoch, then the unfrozen one) is then the kept model's validation accuracy, which the report measures apart.
     assert list(m['reported']) == ['0', '1'] and abs(m['reported']['1'] - m['valid_acc']) < 1e-9, (m['reported'], m['valid_acc'])
-    assert m['params']['adv_method'] == 'none' and {k for k in m if k.startswith('apgd_acc@') and not k.endswith('_ci')} == {'apgd_acc@0', 'apgd_acc@0.1'}
+    assert m['params']['adv_method'] == 'none' and {k for k in m if k.startswith('apgd_acc@') and not k.endswith('_ci')} == {'apgd_acc@0.1'}
     assert 0 <= m['apgd_acc@0.1'] <= m['clean_acc'] + 1e-9
     # No accuracy bound: one epoch of WiSE-FT with AugMix + JSD (lr_find included) is far from converged; the run's mechanics are what is tested
     # (LP-FT with N-FGSM runs in the sweep tutorial's test).
