@@ -70,6 +70,8 @@ def cross_val_probs(source, # A folder tree, a CSV file or a DataFrame (see `ima
     for k, (_, held) in enumerate(StratifiedKFold(folds, shuffle=True, random_state=seed).split(np.zeros(len(items)), items['label'])): fold[held] = k
     items = items.assign(fold=fold)
     probs = np.zeros((len(items), len(vocab)), dtype=np.float32)
+    if progress: print(f"cross_val_probs: {folds} folds, each a fine-tune ({freeze_epochs} frozen + {epochs} epochs) on about {len(items) * (folds - 1) // folds} "
+                       f"of {len(items)} images: {folds * (freeze_epochs + epochs)} epochs of training in all (quick setting: folds=3, epochs=2)")
     for k in (progress_bar(range(folds)) if progress else range(folds)):   # fastprogress's console bar takes no comment= (1.1)
         table = items.assign(split=np.where(fold == k, 'valid', 'train'))
         with seeded(seed + k):

@@ -11,8 +11,10 @@ SCRIPT = textwrap.dedent('''
     from sftnb.quality import cross_val_probs, find_label_issues
     items = image_items(digits_folder())
     few = items[items['label'].isin(['0', '1'])].groupby('label').head(10).reset_index(drop=True)
-    cv = cross_val_probs(few, folds=2, epochs=1, freeze_epochs=0, progress=True)
+    import contextlib, io
+    with contextlib.redirect_stdout(io.StringIO()) as said: cv = cross_val_probs(few, folds=2, epochs=1, freeze_epochs=0, progress=True)
     assert cv.probs.shape == (20, 2)
+    assert 'cross_val_probs: 2 folds, each a fine-tune (0 frozen + 1 epochs) on about 10 of 20 images: 2 epochs of training in all' in said.getvalue()   # the cost, said first
     find_label_issues(few, folds=2, epochs=1, freeze_epochs=0, progress=True)
     from sftnb.finetune import sft_learner
     from sftnb.evaluate import robustness_report
