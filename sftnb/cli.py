@@ -11,7 +11,7 @@ from pathlib import Path
 
 from .core import read_yaml
 from .experiment import run, RunFailed
-from .sweep import sweep, collect, tune
+from .sweep import sweep, collect, tune, brief
 
 # %% auto #0
 __all__ = ['parse_value', 'read_params', 'main']
@@ -143,8 +143,10 @@ def _cmd_tune(a) -> int:
 def _cmd_collect(a) -> int:
     import pandas as pd
     df = collect(a.out, csv=a.csv or True)
-    with pd.option_context('display.width', 160, 'display.max_columns', 12): print(df.to_string(max_colwidth=40))
-    print(f"\n{len(df)} runs; table written to {a.csv or Path(a.out)/'results.csv'}")
+    const, table = brief(df)
+    if const: print('the same in every run: ' + ', '.join(f'{k}={v}' for k, v in const.items()) + '\n')
+    with pd.option_context('display.width', 160, 'display.max_columns', 16, 'display.float_format', '{:.4g}'.format): print(table.to_string(index=False, max_colwidth=40))
+    print(f"\n{len(df)} runs; every parameter and metric ({len(df.columns)} columns) in {a.csv or Path(a.out)/'results.csv'}")
     return 0
 
 def _calib_folder(a, params:dict) -> Path:

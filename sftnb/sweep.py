@@ -14,7 +14,7 @@ from .core import atomic_write, flatten_dict, check_int, read_yaml
 from .experiment import check_params, run, RunFailed, RunPruned, run_state, read_metrics, make_pruner, pid_alive
 
 # %% auto #0
-__all__ = ['SAMPLERS', 'expand_grid', 'run_slug', 'sweep', 'collect', 'plot_sweep', 'read_space', 'objective_name',
+__all__ = ['SAMPLERS', 'expand_grid', 'run_slug', 'sweep', 'collect', 'plot_sweep', 'brief', 'read_space', 'objective_name',
            'objective_value', 'tune', 'plot_tune']
 
 # %% ../nbs/06b_sweep.ipynb #1bf5a7e8
@@ -190,6 +190,10 @@ def _collect_one(d:Path) -> dict:
     row['status'], row['error'] = ('failed', err or problem) if problem else (state, err)
     return row
 
+def _run_params(d:Path) -> list:
+    try: return list(read_metrics(d).get('run', {}).get('params', {}))
+    except ValueError: return []
+
 def collect(out, # A sweep's output folder
             csv=True, # Write `results.csv` into `out` (or to this path)
            ):
@@ -199,6 +203,7 @@ def collect(out, # A sweep's output folder
     if not out.is_dir(): raise NotADirectoryError(f"{out} is not a folder")
     runs = [d for d in sorted(out.iterdir()) if d.is_dir() and ((d/'metrics.json').exists() or (d/'error.json').exists() or any(d.glob('*.ipynb')))]
     df = pd.DataFrame([_collect_one(d) for d in runs])
+    df.attrs['params'] = list(dict.fromkeys(p for d in runs for p in _run_params(d)))   # which columns are parameters (`brief`)
     if csv:
         dest = out/'results.csv' if csv is True else Path(csv)
         atomic_write(dest, df.to_csv(index=False))
@@ -222,6 +227,22 @@ def plot_sweep(df, # From `collect`
     ax.set_xlabel(x); ax.set_ylabel(y)
     if hue: ax.legend(fontsize=8)
     return ax
+
+# %% ../nbs/06b_sweep.ipynb #57b81b99
+_HEADLINE = re.compile(r'(clean_acc|valid_acc|mean_corruption_acc|corruption_error|mce|at_chance|suspicious|guard|'
+                       r'(valid_adv|apgd|pgd|fgsm|autoattack|adv)_acc@[^_]+)')
+
+def brief(df, # From `collect`
+          metrics=None, # Metric columns to show; default the headline ones found
+         ) -> tuple:
+    "(constants, table): the parameters every run shares as a dict, and one row per run with the varying parameters, the headline metrics, status and time."
+    params = [p for p in df.attrs.get('params', []) if p in df.columns and p != 'out_dir']   # out_dir differs by construction
+    same = lambda c: df[c].astype(str).nunique(dropna=False) <= 1
+    const = {p: df[p].iloc[0] for p in params if same(p)} if len(df) > 1 else {}
+    vary = [p for p in params if p not in const]
+    shown = metrics if metrics is not None else [c for c in df.columns if _HEADLINE.fullmatch(c) and c not in params]
+    tail = ['status', 'duration_s'] + (['error'] if 'error' in df and df['error'].notna().any() else [])
+    return const, df[['run'] + vary + list(shown) + [c for c in tail if c in df.columns]]
 
 # %% ../nbs/06b_sweep.ipynb #36eaa0b5
 def read_space(space) -> dict:

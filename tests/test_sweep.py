@@ -24,6 +24,10 @@ def test_failing_run_is_kept_and_reported(sftnb_bin, tmp_path):
     assert (failed/'flaky.ipynb').exists() and json.loads((failed/'error.json').read_text())['evalue'] == 'planted failure'
     assert len(list(failed.glob('flaky.failed-*.ipynb'))) == 1                     # the first attempt, kept
     assert all(json.loads((tmp_path/'s'/f'x={i}'/'metrics.json').read_text())['y'] == i for i in (1, 3))
+    c = sh(sftnb_bin, 'collect', tmp_path/'s')   # the shared parameters once, then what varies and the status
+    lines = c.stdout.splitlines()
+    assert c.returncode == 0 and lines[0] == 'the same in every run: lr=0.01', c.stdout
+    assert lines[2].split()[:4] == ['run', 'x', 'status', 'duration_s'] and 'planted failure' in c.stdout and 'out_dir' not in c.stdout, c.stdout
 
 def test_killed_sweep_resumes_without_touching_finished_runs(sftnb_bin, tmp_path):
     nb = tiny_nb(tmp_path/'slow.ipynb', "import time; time.sleep(2)", "record(y=x, status='finished')")
