@@ -6,7 +6,7 @@ Docs: https://sftnb.github.io/sftnb/experiment.html.md"""
 
 # %% ../nbs/06_experiment.ipynb #6aa64cc5
 from __future__ import annotations
-import ast, datetime, io, json, keyword, logging, os, platform, re, socket, subprocess, sys, tempfile, time, tokenize, traceback, uuid
+import ast, datetime, io, json, keyword, logging, os, platform, re, socket, subprocess, sys, tempfile, threading, time, tokenize, traceback, uuid
 from pathlib import Path
 
 from .core import atomic_write, json_safe, flatten_dict, check_range, check_int
@@ -298,6 +298,18 @@ def _error_from(e) -> dict:
     return dict(cell_index=None, ename=type(e).__name__, evalue=str(e), traceback=traceback.format_exc().splitlines())
 
 # %% ../nbs/06_experiment.ipynb #f15e5a8a
+def _show_lines(path:Path, stop, every:float=1.0):
+    "Print the complete lines appended to `path` (tqdm-safe, under papermill's bar) every `every` seconds until `stop` is set, then the rest."
+    from tqdm.auto import tqdm
+    pos, done = 0, False
+    while not done:
+        done = stop.wait(every)
+        if not path.exists(): continue
+        with open(path) as f: f.seek(pos); chunk = f.read()
+        end = chunk.rfind('\n') + 1
+        for line in chunk[:end].splitlines(): tqdm.write(f'  {line}')
+        pos += len(chunk[:end].encode())
+
 def run(nb, # The notebook to run
         params:dict=None, # Parameter values to inject
         out=None, # Output folder; default a new `runs/<notebook>-<time>` folder
@@ -321,7 +333,11 @@ def run(nb, # The notebook to run
     _update(out, status='running', run=dict(notebook=nb.name, source=str(nb.absolute()), params={**full, **params}, started=_now(),
                                             host=socket.gethostname(), pid=os.getpid(), git_commit=_git_commit(nb.parent.absolute()),
                                             versions=_versions(), env=env or {}))
-    papermill_kw.setdefault('kernel_manager_class', _kernel_manager(env, out/'kernel.log'))  # the kernel's own messages go to kernel.log
+    epochs = out/'epochs.log'   # sftnb.finetune.EpochLog writes one line per epoch there; shown as they come
+    papermill_kw.setdefault('kernel_manager_class', _kernel_manager({**(env or {}), 'SFTNB_EPOCH_LOG': str(epochs.absolute())}, out/'kernel.log'))  # the kernel's own messages go to kernel.log
+    stop = threading.Event()
+    tail = threading.Thread(target=_show_lines, args=(epochs, stop), daemon=True)
+    if progress: tail.start()
     try:
         pm.execute_notebook(str(nb), str(dest), parameters=params, kernel_name=kernel_name, progress_bar=progress, **papermill_kw)
     except BaseException as e:  # a cell failed, the kernel died, a timeout, Ctrl-C: the folder says what happened
@@ -336,6 +352,9 @@ def run(nb, # The notebook to run
         _update(out, status='failed', run=dict(ended=_now(), duration_s=time.time() - t0, error=f"{err['ename']}: {err['evalue']}"))
         if isinstance(e, pm.PapermillExecutionError): raise RunFailed(dest, err) from None
         raise
+    finally:
+        stop.set()
+        if tail.is_alive(): tail.join()
     _update(out, status='finished', run=dict(ended=_now(), duration_s=time.time() - t0))
     return dest
 

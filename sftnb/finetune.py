@@ -6,16 +6,17 @@ Docs: https://sftnb.github.io/sftnb/finetune.html.md"""
 
 # %% ../nbs/03_finetune.ipynb #ecda41c9
 from __future__ import annotations
-import copy, tempfile
+import copy, os, tempfile
 from functools import partial
 from pathlib import Path
 
 import numpy as np, pandas as pd, torch
 from torch import nn
+from fastcore.basics import noop
 from fastai.callback.core import Callback
 from fastai.callback.core import TrainEvalCallback
 from fastai.data.transforms import Normalize
-from fastai.learner import Learner
+from fastai.learner import Learner, Recorder, defaults
 from fastai.layers import norm_types
 from fastai.torch_core import apply_init
 from fastai.vision.learner import vision_learner, model_meta, _default_meta, create_body, create_head, num_features_model, default_split
@@ -28,7 +29,7 @@ from .models import get_arch
 # %% auto #0
 __all__ = ['WISE_HEADS', 'load_weights', 'linear_head', 'sft_model', 'sft_learner', 'layer_groups', 'layer_splitter',
            'discriminative_lrs', 'suggest_lr', 'FrozenNorm', 'GradualUnfreeze', 'L2SP', 'lp_ft', 'wise_ft',
-           'wise_ft_curve', 'EMA', 'forgetting']
+           'wise_ft_curve', 'EMA', 'forgetting', 'EpochLog']
 
 # %% ../nbs/03_finetune.ipynb #1089448d
 def _read_weights(weights):
@@ -393,3 +394,18 @@ def forgetting(learn:Learner, # Fine-tuned, built by `sft_learner` on a pretrain
     body.load_state_dict({k[2:]: v for k, v in start.items() if k.startswith('0.')})
     before = _source_accuracy(body, copy.deepcopy(source_head), dl)
     return {'source_acc_before': before, 'source_acc_after': after, 'retention': after / before if before else float('nan')}
+
+# %% ../nbs/03_finetune.ipynb #42f76f84
+class EpochLog(Callback):
+    "Appends one line per epoch (the Recorder's epoch, losses, metrics and time) to the file named by `$SFTNB_EPOCH_LOG`, read when each epoch ends; nothing when it is unset."
+    order = Recorder.order + 1   # after the Recorder has the epoch's values
+    def after_epoch(self):
+        path, rec = os.environ.get('SFTNB_EPOCH_LOG'), getattr(self.learn, 'recorder', None)
+        if not path or rec is None or self.learn.logger is noop or not rec.log: return
+        vals = dict(zip(rec.metric_names, rec.log))
+        t = vals.pop('time', None); vals.pop('epoch', None)
+        show = lambda v: f'{v:.4f}' if isinstance(v, float) else str(v)
+        line = f"epoch {self.epoch + 1}/{self.n_epoch}: " + '  '.join(f'{k} {show(v)}' for k, v in vals.items()) + (f'  ({t})' if t else '')
+        with open(path, 'a') as f: f.write(line + '\n')
+
+if os.environ.get('SFTNB_EPOCH_LOG') and EpochLog not in defaults.callbacks: defaults.callbacks = [*defaults.callbacks, EpochLog]

@@ -205,6 +205,28 @@ def test_ctrl_c_is_one_line_and_marks_the_run_interrupted(sftnb_bin, tmp_path):
     from sftnb.experiment import run_state
     assert run_state(tmp_path/'out') == 'interrupted'
 
+def test_sftnb_run_shows_one_line_per_epoch(sftnb_bin, tmp_path):
+    "Training in the kernel is visible in the terminal: sftnb.finetune.EpochLog's lines (epoch, losses, metrics, time), also kept as epochs.log."
+    src = """from sftnb.experiment import run_folder, record
+run_folder(out_dir)
+import torch, sftnb.finetune
+from torch.utils.data import TensorDataset
+from fastai.data.core import DataLoaders
+from fastai.learner import Learner
+from fastai.metrics import accuracy
+x = torch.randn(64, 4); y = (x[:, 0] > 0).long()
+learn = Learner(DataLoaders.from_dsets(TensorDataset(x, y), TensorDataset(x, y), bs=16), torch.nn.Linear(4, 2), loss_func=torch.nn.CrossEntropyLoss(), metrics=accuracy)
+learn.fit(3, 0.1)
+record(status='finished')"""
+    nb = tmp_path/'fit.ipynb'
+    nbformat.write(new_notebook(cells=[new_code_cell('out_dir = None', metadata={'tags': ['parameters']}), new_code_cell(src)],
+                                metadata={'kernelspec': {'name': 'python3', 'display_name': 'python3', 'language': 'python'}}), nb)
+    r = sh(sftnb_bin, 'run', nb, '--out', tmp_path/'out')
+    assert r.returncode == 0, r.stderr[-2000:]
+    said = [l for l in (r.stdout + r.stderr).replace('\r', '\n').splitlines() if 'epoch ' in l and ': train_loss' in l]
+    assert [l.split(': ')[0].split('epoch ')[-1] for l in said] == ['1/3', '2/3', '3/3'] and 'valid_loss' in said[0] and 'accuracy' in said[0], r.stdout + r.stderr
+    assert len((tmp_path/'out'/'epochs.log').read_text().splitlines()) == 3
+
 def test_finished_run_is_never_overwritten(sftnb_bin, tmp_path):
     out = tmp_path/'done'
     out.mkdir()
