@@ -14,7 +14,11 @@ Each finished run is appended as one JSON line to `--out` (so a cut-off run lose
 The report's masking checks run only with `--checks` (they double APGD's cost); the overclaim check (PGD-20 above APGD-CE+T
 by more than the half-width of APGD's interval) is computed from the two figures every run measures.
 Usage: python benchmarks/mnist.py [--methods pgd,trades,nfgsm,fgsm_rs] [--seeds 0] [--epochs 15] [--warmup 5] [--lr 1e-3]
-       [--aa-n 100] [--checks] [--guard] [--reference SECONDS | --reference-passes N] [--out /tmp/mnist_bench.jsonl] [--table]"""
+       [--aa-n 100] [--checks] [--guard] [--reference SECONDS | --reference-passes N] [--shots 10,50,100 [--steps 720]]
+       [--out /tmp/mnist_bench.jsonl] [--table]
+`--shots` draws a learning curve: k training images per class (`image_dls(shots=k)`, stratified and seeded; validation and
+test splits untouched), each trained for `--steps` optimizer steps (the full recipe's 30 epochs x 24 batches = 720) with the
+warm-up the same share of training."""
 import argparse, json, time
 from pathlib import Path
 import numpy as np, torch, torch.nn.functional as F
@@ -27,9 +31,9 @@ from sftnb.evaluate import robustness_report
 
 EPS = 0.3
 
-def data(seed):
+def data(seed, shots=None):
     set_seed(seed)
-    return image_dls(mnist_folder(), classes=TARGET_CLASSES, test='test', n_in=1, bs=64, num_workers=0)
+    return image_dls(mnist_folder(), classes=TARGET_CLASSES, test='test', n_in=1, bs=64, num_workers=0, shots=shots)
 
 def judge(learn, dls, aa_n, seed, checks=False):
     "Clean, PGD-20, APGD-CE+T on every test image (with `checks`, the report's masking checks too); full AutoAttack (and APGD-CE+T again) on a seeded subset of aa_n."
@@ -104,18 +108,22 @@ if __name__ == '__main__':
     ap.add_argument('--checks', action='store_true', help="run the report's masking checks with the APGD headline (doubles its cost)")
     ap.add_argument('--reference', default=None, help="seconds of wall time for the Madry PGD-40 loop")
     ap.add_argument('--reference-passes', type=int, default=None, help="or: model passes per training image it may spend (the recipe's: (steps + 1) x epochs; PGD-7 x 30 = 240)")
+    ap.add_argument('--shots', default='', help="few-shot learning curve: comma-separated k, training images per class (image_dls(shots=k)); '' for all 300")
+    ap.add_argument('--steps', type=int, default=None, help="with --shots: train for this many optimizer steps (epochs and warm-up scaled to keep the recipe's shape); default --epochs")
     ap.add_argument('--out', default='/tmp/mnist_bench.jsonl'); ap.add_argument('--table', action='store_true')
     a = ap.parse_args()
     if a.table: table(a.out); raise SystemExit
-    for seed in map(int, a.seeds.split(',')):
+    for seed, shots in ((s, k) for s in map(int, a.seeds.split(',')) for k in ([int(k) for k in a.shots.split(',')] if a.shots else [None])):
         runs = [m for m in a.methods.split(',') if m] + (['madry_pgd40'] if a.reference or a.reference_passes else [])
         for method in runs:
-            dls = data(seed)
+            dls = data(seed, shots)
+            epochs, warmup = a.epochs, a.warmup
+            if a.steps: epochs = max(1, round(a.steps / len(dls.train))); warmup = epochs * a.warmup / a.epochs
             if method == 'madry_pgd40':   # equal time, or equal compute: passes / 41 epochs of batches
                 iters = round(a.reference_passes / 41 * len(dls.train)) if a.reference_passes else None
                 learn, secs, it = madry_pgd40(dls, float(a.reference or 'inf'), iters); extra = {'iterations': it, 'passes_per_image': a.reference_passes}
-            else: (learn, secs), extra = train_sftnb(dls, method, a.epochs, a.warmup, a.lr, a.guard), {}
-            row = dict(method=method, seed=seed, checks=a.checks, epochs=a.epochs if method != 'madry_pgd40' else None, warmup=a.warmup, lr=a.lr,
+            else: (learn, secs), extra = train_sftnb(dls, method, epochs, warmup, a.lr, a.guard), {}
+            row = dict(method=method, seed=seed, shots=shots, n_train=len(dls.train_ds), steps=epochs * len(dls.train), checks=a.checks, epochs=epochs if method != 'madry_pgd40' else None, warmup=warmup, lr=a.lr,
                        guard=a.guard, train_s=secs, **extra, **judge(learn, dls, a.aa_n, seed, a.checks), torch_threads=torch.get_num_threads())
             with open(a.out, 'a') as f: f.write(json.dumps(row) + '\n')
             print(json.dumps({k: v for k, v in row.items() if not k.endswith('bits')}), flush=True)

@@ -337,6 +337,10 @@ def image_dls(source, # A folder tree, a CSV file or a DataFrame (see `image_ite
         dls = dsets.weighted_dataloaders(wgts, bs=bs, after_item=dblock.item_tfms, after_batch=dblock.batch_tfms,
                                          device=get_device(device), **kwargs)
     else: dls = dblock.dataloaders(items, bs=bs, device=get_device(device), **kwargs)
+    n_train = len(dls.train_ds)
+    if n_train < bs and getattr(dls.train, 'drop_last', False):   # fastai drops the last partial batch: here that is every image
+        warnings.warn(f"{n_train} training images, fewer than bs={bs}: each epoch is one batch of {n_train} (fastai would drop them all)")
+        dls.train.drop_last = False
     if test: dls.loaders.append(dls.test_dl(tst.reset_index(drop=True), with_labels=True))
     return dls
 

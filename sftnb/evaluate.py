@@ -164,6 +164,7 @@ class EvalItems:
             raise TypeError(f"expected a fastai TfmdDL (such as dls.valid or dls.test), got {type(dl).__name__}")
         if idxs is None: idxs = range(len(dl.dataset))
         self.dl, self.device, self.split_idx = dl, device if device is not None else dl.device, dl.after_item.split_idx
+        self.label_map = None   # data label -> model output index (`robustness_report(outputs=...)`); None: the same
         fs = [f for f in dl.after_item.fs if not isinstance(f, Corrupt)]
         self.pre, self.post = [f for f in fs if f.order < Corrupt.order], [f for f in fs if f.order >= Corrupt.order]
         self.items = [compose_tfms(dl.create_item(i), self.pre, split_idx=self.split_idx) for i in idxs]
@@ -178,7 +179,7 @@ class EvalItems:
             b = [compose_tfms(it, tfms, split_idx=self.split_idx) for it in self.items[i:i + bs]]
             b = to_device(self.dl.create_batch(self.dl.before_batch(b)), self.device)
             x, y = self.dl.after_batch(b)[:2]
-            yield x, y
+            yield x, (y if self.label_map is None else self.label_map.to(y.device)[y.as_subclass(torch.Tensor)])
     def subset(self, keep) -> EvalItems:
         "The same images restricted to those where `keep` (a boolean per image) is true, in the same order."
         keep = np.asarray(keep, bool)
@@ -193,7 +194,8 @@ def _predict(model, batches, n_classes):
     with eval_mode(model), torch.no_grad():
         for x, y in batches:
             z = model_logits(model, x)
-            if z.shape[1] != n_classes: raise ValueError(f"the model returns {z.shape[1]} outputs per image but the data has {n_classes} classes")
+            if z.shape[1] != n_classes: raise ValueError(f"the model returns {z.shape[1]} outputs per image but the data has {n_classes} classes; "
+                                                         f"if the data holds some of the model's classes, pass outputs= (the model's class names in output order)")
             out.append(z.float().cpu()); ys.append(y.as_subclass(torch.Tensor).cpu())
     if not out: raise ValueError("the DataLoader yielded no batches")
     return torch.cat(out).double(), torch.cat(ys).long()
@@ -347,8 +349,12 @@ def _reliability(ax, cal, title='reliability'):
     lo, hi = np.array(r['lower']), np.array(r['upper'])
     acc = np.array([np.nan if a is None else a for a in r['accuracy']])
     conf = np.array([np.nan if a is None else a for a in r['confidence']])
-    ax.bar(lo, np.nan_to_num(acc), width=hi - lo, align='edge', edgecolor='k', lw=.5, label='accuracy')
+    n = np.array(r['count'])
+    shade = 0.15 + 0.85 * n / max(n.max(), 1)   # a bin of one image is a faint bar, not a full-height claim
+    ax.bar(lo, np.nan_to_num(acc), width=hi - lo, align='edge', edgecolor='k', lw=.5, color=[(0.12, 0.47, 0.71, s) for s in shade], label='accuracy (shade: images in the bin)')
     ax.bar(lo, np.nan_to_num(conf - acc), bottom=np.nan_to_num(acc), width=hi - lo, align='edge', color='tab:red', alpha=.3, label='gap to confidence')
+    for x, w, a, c, k in zip(lo, hi - lo, acc, conf, n):
+        if k: ax.text(x + w / 2, min(max(np.nan_to_num(a), np.nan_to_num(c)) + 0.02, 0.95), str(k), ha='center', fontsize=6)   # images per bin
     ax.plot([0, 1], [0, 1], 'k--', lw=1)
     ax.set(xlim=(0, 1), ylim=(0, 1), xlabel='confidence', ylabel='accuracy', title=f"{title}: ECE {_fmt(cal['ece'])}")
     ax.legend(loc='upper left', fontsize=8)
@@ -371,6 +377,7 @@ def _plot_report(self:RobustnessReport, figsize=(11, 8)):
         im = ax.imshow(np.array(cr['accuracy']), vmin=0, vmax=1, cmap='viridis', aspect='auto')
         ax.set(xticks=range(len(cr['severities'])), xticklabels=cr['severities'], yticks=range(len(cr['names'])), yticklabels=cr['names'],
                xlabel='severity', title=f"corruption accuracy (mean {cr['mean_accuracy']:.3f})")
+        for (i, j), v in np.ndenumerate(np.array(cr['accuracy'])): ax.text(j, i, f'{v:.2f}', ha='center', va='center', fontsize=8, color='w' if v < 0.6 else 'k')
         fig.colorbar(im, ax=ax)
     else: ax.set_axis_off(); ax.set_title('no corruptions measured')
     ax = axs[1, 1]
@@ -600,6 +607,21 @@ class _Ticks:
         if self.pb: self.pb.update(self.i); self.pb.on_iter_end()
 
 # %% ../nbs/05_evaluate.ipynb #0c011801
+def _relabelled(batches, label_map):
+    for x, y in batches: yield x, label_map.to(y.device)[y.as_subclass(torch.Tensor)]
+
+def _map_labels(items:EvalItems, classes:list, outputs, shifted:dict|None) -> tuple:
+    "(the model's classes, shifted loaders relabelled): `items` yields labels as indices of `outputs`, so accuracies and attacks use all of the model's logits."
+    outputs = [str(c) for c in outputs]
+    if len(set(outputs)) != len(outputs): raise ValueError(f"outputs names a class twice: {outputs}")
+    missing = [c for c in classes if c not in outputs]
+    if missing: raise ValueError(f"the data's classes {missing} are not among the model's outputs {outputs}")
+    items.label_map = torch.tensor([outputs.index(c) for c in classes])
+    class Relabelled:   # re-iterable, as each measurement iterates a shifted loader once
+        def __init__(self, dl): self.dl = dl
+        def __iter__(self): return _relabelled(self.dl, items.label_map)
+    return outputs, {k: Relabelled(v) for k, v in shifted.items()} if shifted else shifted
+
 def robustness_report(learn, # A Learner (or a bare model, with `dl` given) to evaluate
                       dl=None, # A fastai TfmdDL of labelled images; default `learn.dls.test` if present, else `learn.dls.valid`
                       *,
@@ -618,6 +640,7 @@ def robustness_report(learn, # A Learner (or a bare model, with `dl` given) to e
                       top_k:int=5, # k of top-k accuracy (at most the number of classes)
                       n_bins:int=15, # Calibration bins
                       progress:bool=True, # Show a progress bar
+                      outputs=None, # The model's class names in output order, when the data holds only some of them: labels are mapped onto these outputs, and every output stays in the attack
                      ) -> RobustnessReport:
     "Measure a classifier the way the robustness literature does: clean quality, calibration, adversarial, corruption and shift accuracy."
     t_start = time.perf_counter()
@@ -636,6 +659,7 @@ def robustness_report(learn, # A Learner (or a bare model, with `dl` given) to e
         idxs = np.arange(n_total) if n_max is None or n_max >= n_total else np.sort(np.random.default_rng(seed).choice(n_total, n_max, replace=False))
         items = EvalItems(dl, idxs.tolist(), device)
         classes = _class_names(learn, dl, model, items)
+        if outputs is not None: classes, shifted = _map_labels(items, classes, outputs, shifted)
         check = checks and any(e > 0 for e in eps)
         ticks = _Ticks(1 + len(eps) + 5 * check + len(names) * len(severities) + len(shifted or {}), progress)
         for key, part in parts.items():
@@ -647,7 +671,7 @@ def robustness_report(learn, # A Learner (or a bare model, with `dl` given) to e
         data.update(shift_part(model, shifted, len(classes), tick=ticks)); timing['shifted'] = time.perf_counter() - t0
         ticks.close()
     timing['total'] = time.perf_counter() - t_start
-    meta = {'n': len(idxs), 'n_total': n_total, 'n_max': n_max, 'seed': seed, 'items': items.fingerprint, 'device': str(device), 'classes': classes,
+    meta = {'n': len(idxs), 'n_total': n_total, **({'data_classes': _class_names(learn, dl, model, items)} if outputs is not None else {}), 'n_max': n_max, 'seed': seed, 'items': items.fingerprint, 'device': str(device), 'classes': classes,
             'attack': attack, 'steps': steps, 'attack_kw': attack_kw or {}, 'norm': norm, 'alpha': {'fgsm': 'eps', 'pgd': 'eps/4', 'apgd': '2*eps, halved adaptively', 'autoattack': 'standard version'}[attack],
             'normalized': bool(norm_kw), 'intervals': 'accuracy: Wilson 95%; mean over settings: percentile bootstrap over images (2000 resamples)',
             'created': datetime.datetime.now().astimezone().isoformat(timespec='seconds'), 'timing': timing}

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np, pandas as pd, torch
 from torch import nn
-from fastcore.basics import noop
+from fastai.imports import noop   # the one `Learner.no_logging` installs (not fastcore's)
 from fastai.callback.core import Callback
 from fastai.callback.core import TrainEvalCallback
 from fastai.data.transforms import Normalize
