@@ -408,7 +408,7 @@ def corrupted_dl(dl, # A fastai `TfmdDL` (e.g. `dls.valid` or `dls.test`)
     return dl.new(after_item=[t for t in dl.after_item.fs if not isinstance(t, Corrupt)] + [Corrupt(name, severity, seed)])
 
 # %% ../nbs/02_augment.ipynb #f7af1c0f
-def augmix(x:torch.Tensor, # (batch, 3, H, W) images in [0, 1], pixel space
+def augmix(x:torch.Tensor, # (batch, 3, H, W) RGB or (batch, 1, H, W) grey images in [0, 1], pixel space
            severity:int=3, # Magnitude bound of every operation, 1 to 10
            width:int=3, # Number of augmentation chains mixed
            depth:int=-1, # Operations per chain; -1: 1 to 3 at random
@@ -418,7 +418,7 @@ def augmix(x:torch.Tensor, # (batch, 3, H, W) images in [0, 1], pixel space
     import torchvision.transforms as T
     check_int(severity, 'severity', 1, 10); check_int(width, 'width', 1); check_range(alpha, 'alpha', 0, lo_open=True)
     if depth != -1: check_int(depth, 'depth', 1)
-    if x.ndim != 4 or x.shape[1] != 3: raise ValueError(f"augmix: expected (batch, 3, H, W) images, got shape {tuple(x.shape)}")
+    if x.ndim != 4 or x.shape[1] not in (1, 3): raise ValueError(f"augmix: expected (batch, 3, H, W) or (batch, 1, H, W) images, got shape {tuple(x.shape)}")
     aug = T.AugMix(severity=severity, mixture_width=width, chain_depth=depth, alpha=alpha, all_ops=False)
     u8 = (x.detach().float().clamp(0, 1) * 255).round().to(torch.uint8).cpu()
     return (torch.stack([aug(im) for im in u8]).float() / 255).to(device=x.device, dtype=x.dtype)

@@ -27,7 +27,7 @@ from .core import check_int, check_range
 from .models import get_arch
 
 # %% auto #0
-__all__ = ['WISE_HEADS', 'load_weights', 'linear_head', 'sft_model', 'sft_learner', 'layer_groups', 'layer_splitter',
+__all__ = ['WISE_HEADS', 'load_weights', 'linear_head', 'sft_model', 'stats_for', 'sft_learner', 'layer_groups', 'layer_splitter',
            'discriminative_lrs', 'suggest_lr', 'FrozenNorm', 'GradualUnfreeze', 'L2SP', 'lp_ft', 'wise_ft',
            'wise_ft_curve', 'EMA', 'forgetting', 'EpochLog']
 
@@ -111,6 +111,12 @@ def _spec(arch, head, n_in, n_out) -> dict|None:
     except ValueError: found = False
     return dict(arch=name, head=head, n_in=n_in, n_out=n_out) if found else None
 
+def stats_for(stats, n_in:int):
+    "A backbone's normalization (mean, std) for `n_in`-channel images: as it is, or for grey images from an RGB backbone the channel means (fastai sums its first layer's weights over the channels, as if each grey value were repeated on all three)."
+    if not stats or len(stats[0]) == n_in: return stats
+    if n_in == 1: return [float(np.mean(stats[0]))], [float(np.mean(stats[1]))]
+    raise ValueError(f"the backbone normalizes {len(stats[0])} channels and the images have {n_in}: add a Normalize for them to the DataLoaders")
+
 def sft_learner(dls, # DataLoaders (from `image_dls`)
                 arch, # fastai/torchvision architecture (function or name), timm name, or an `nn.Module` backbone
                 pretrained=True, # True (download as usual), False, a weights file, or a state dict
@@ -133,7 +139,7 @@ def sft_learner(dls, # DataLoaders (from `image_dls`)
         model, meta = sft_model(arch, n_out, _n_channels(dls), pretrained, head)
         split = splitter or (layer_splitter(n_groups) if n_groups else meta.get('split', default_split))
         learn = Learner(dls, model, splitter=split, train_bn=train_bn, **kwargs)
-        stats = meta.get('stats')
+        stats = stats_for(meta.get('stats'), _n_channels(dls))
         if pretrained is not False and stats and not any(isinstance(t, Normalize) for t in dls.after_batch.fs):
             dls.add_tfms([Normalize.from_stats(*stats)], 'after_batch')
         if pretrained is not False: learn.freeze()

@@ -126,11 +126,12 @@ def test_plain_papermill_runs_the_tutorial(papermill_bin, default_run, tmp_path)
     # 16-pixel images: a non-default size end to end (its own digits folder, the 32-pixel backbone on smaller inputs), and
     # about half the work of 32 pixels (118 s against 206 s alone), most of it in lr_find's 100 AugMix batches; batches of 16
     # (a non-default bs too) make those 100 batches a quarter of the images: 65 s against 119 s alone with bs 64
-    r = sh(papermill_bin, TUTORIAL, tmp_path/'out.ipynb', '-k', 'python3', '-p', 'dataset', 'digits', '-p', 'epochs', '1', '-p', 'lr', 'find', '-p', 'size', '16', '-p', 'bs', '16',
+    r = sh(papermill_bin, TUTORIAL, tmp_path/'out.ipynb', '-k', 'python3', '-p', 'dataset', 'digits', '-p', 'epochs', '1', '-p', 'lr', 'find', '-p', 'size', '16', '-p', 'bs', '16', '-p', 'channels', '1',
            '-p', 'aug', 'augmix', '-p', 'strategy', 'wise_ft', '-p', 'adv_method', 'none', '-p', 'adv_eval_eps', '0.1',
            '-p', 'baseline_report', default_run/'report.json', '-p', 'out_dir', out, cwd=tmp_path)
     assert r.returncode == 0, r.stderr[-3000:]
     m = json.loads((out/'metrics.json').read_text())
+    assert m['params']['channels'] == 1 and m['input_shape'] == [1, 16, 16]   # grayscale on the RGB digits: the 3-channel backbone adapted by fastai
     assert m['params']['epochs'] == 1 and m['params']['lr'] == 'find' and m['params']['aug'] == 'augmix' and m['params']['size'] == 16 and m['params']['bs'] == 16
     assert 1e-7 < m['lr_used'] < 10 and m['lr_used'] == m['lr_find']['valley']   # fastai's lr_find chose the rate, recorded
     assert m['params']['strategy'] == 'wise_ft' and 0 <= m['forgetting']['retention'] <= 1.5
