@@ -161,6 +161,13 @@ def _calib_folder(a, params:dict) -> Path:
     if not d.is_dir(): raise NotADirectoryError(f"the run's training images {d} are not there: pass --calib DIR")
     return d
 
+def _held_out_folder(params:dict) -> Path|None:
+    "The run's test images (its data's test/ folder, else valid/), or None when the run records no data."
+    if 'data_path' not in params: return None
+    try: root = Path(params['data_path']) if params.get('data_path') else _calib_folder(argparse.Namespace(calib=None), params).parent
+    except (ValueError, NotADirectoryError): return None
+    return next((root/s for s in ('test', 'valid') if (root/s).is_dir()), None)
+
 def _model_source(src:Path, trust_pickle:bool) -> tuple:
     "(what to load, whether it is a pickle) for `sftnb export RUN`: a saved model (model.json), or a learner.pkl only with --trust-pickle."
     js = src if src.suffix == '.json' else src/'model.json'
@@ -189,7 +196,7 @@ def _cmd_export(a) -> int:
     size = a.size if a.size is not None else (shape[1] if shape else params.get('size'))
     if size is None: raise ValueError(f"the image size is unknown (neither {src[0].name} nor a metrics.json beside it records it): pass --size")
     channels = shape[0] if shape else 3
-    from sftnb.deploy import calibration_files, export_onnx, pixel_dl, quantize_onnx   # after the checks: the other commands start without torch
+    from sftnb.deploy import calibration_files, export_onnx, pixel_dl, quantize_onnx, export_accuracy   # after the checks: the other commands start without torch
     if a.int8: calib = _calib_folder(a, params); calibration_files(calib, n=1)   # refused now, before any export, when it holds no images
     if src[1]:
         from fastai.learner import load_learner
@@ -202,8 +209,13 @@ def _cmd_export(a) -> int:
     if a.int8:
         files = calibration_files(calib, classes=None if a.calib else classes, n=a.calib_n)   # the run's own folder: its classes only (the digits folder has all ten)
         q_out = quantize_onnx(out, q_out, pixel_dl(files, size, channels), n=len(files), reduce_range=not a.full_range, overwrite=a.overwrite)
-        print(f"wrote {q_out} ({q_out.stat().st_size / 1e6:.1f} MB): int8 ({8 if a.full_range else 7}-bit weights), calibrated on {len(files)} images from {calib}; "
-              "check_export(learn, {'fp32': ..., 'int8': ...}, dl) measures what quantization costs")
+        print(f"wrote {q_out} ({q_out.stat().st_size / 1e6:.1f} MB): int8 ({8 if a.full_range else 7}-bit weights), calibrated on {len(files)} images from {calib}")
+        test = _held_out_folder(params)
+        if test is None: print("  no held-out images known for this run: check_export(learn, {'fp32': ..., 'int8': ...}, dl) measures what quantization costs")
+        else:
+            acc = export_accuracy({'fp32': out, 'int8': q_out}, test, classes, size, channels)
+            print(f"  on the run's held-out images ({acc['n']} in {test}): accuracy fp32 {acc['fp32']:.3f}, int8 {acc['int8']:.3f} "
+                  f"(95% interval [{acc['int8_ci'][0]:.3f}, {acc['int8_ci'][1]:.3f}]); the two agree on {acc['agreement']:.1%} of the images")
     return 0
 
 def main(argv=None) -> int:

@@ -19,7 +19,7 @@ from .finetune import sft_model
 
 # %% auto #0
 __all__ = ['MODEL_FORMAT', 'PixelModel', 'save_model', 'load_model', 'export_onnx', 'onnx_info', 'OnnxModel', 'check_export',
-           'quantize_onnx', 'calibration_files', 'pixel_dl']
+           'quantize_onnx', 'calibration_files', 'pixel_dl', 'export_accuracy']
 
 # %% ../nbs/05b_deploy.ipynb #06abd715
 class PixelModel(nn.Module):
@@ -291,3 +291,23 @@ def pixel_dl(files, # Image files
     from sftnb.data import open_image
     ds = Datasets(list(files), [[partial(open_image, n_in=n_in)]], split_idx=1)   # split 1: the validation behaviour (a centred crop)
     return TfmdDL(ds, bs=bs, after_item=[Resize(size), ToTensor()], after_batch=[IntToFloatTensor()], num_workers=0)
+
+def export_accuracy(exports:dict, # name -> ONNX file (from `export_onnx` / `quantize_onnx`)
+                    folder, # Labelled images: class sub-folders (under split folders or not)
+                    classes, # The model's classes in output order; images of other classes are left out
+                    size, # Image size the model takes
+                    n_in:int=3, # Channels
+                   ) -> dict:
+    "Accuracy of each export on the images of `folder` (label: the folder holding each image), with Wilson intervals, and how often the exports agree."
+    from fastai.data.transforms import get_image_files
+    classes = [str(c) for c in classes]
+    files = [f for f in sorted(get_image_files(folder)) if f.parent.name in classes]
+    if not files: raise ValueError(f"no images of the classes {classes} under {folder}")
+    y = torch.tensor([classes.index(f.parent.name) for f in files])
+    preds = {k: torch.cat([OnnxModel(p)(b[0]).argmax(1).cpu() for b in pixel_dl(files, size, n_in)]) for k, p in exports.items()}
+    out = {'n': len(files)}
+    for k, p in preds.items():
+        right = int((p == y).sum()); out[k], out[f'{k}_ci'] = right / len(files), list(wilson_interval(right, len(files)))
+    names = list(preds)
+    out['agreement'] = float(torch.stack([preds[k] for k in names]).eq(preds[names[0]]).all(0).double().mean())
+    return out

@@ -81,6 +81,7 @@ def test_sftnb_export_of_the_default_run(sftnb_bin, default_run, tmp_path):
     r = sh(sftnb_bin, 'export', default_run, '--out', tmp_path/'model.onnx', '--int8')   # calibrated on the run's own training images
     assert r.returncode == 0, r.stderr[-3000:]
     assert 'calibrated on 256 images' in r.stdout and onnx_info(tmp_path/'model-int8.onnx')['classes'] == ['5', '6', '7', '8', '9']
+    assert "on the run's held-out images (500 in" in r.stdout and 'int8 0.' in r.stdout and 'the two agree on' in r.stdout, r.stdout   # what int8 costs, measured
     info = onnx_info(tmp_path/'model.onnx')
     assert info['classes'] == ['5', '6', '7', '8', '9'] and info['input_dims'][1:] == [1, 28, 28]   # grayscale MNIST
     dls = image_dls(mnist_folder(), classes=TARGET_CLASSES, test='test', num_workers=0, n_in=1)   # the run's test split (nothing flagged in it)
