@@ -54,8 +54,10 @@ def judge(learn, dls, aa_n, seed, checks=False):
         out['apgd_on_aa_subset'] = r2['adversarial']['accuracy'][0]
     return out
 
-def train_sftnb(dls, method, epochs, warmup, lr, guard):
+def train_sftnb(dls, method, epochs, warmup, lr, guard, quick_valid=False):
     learn = sft_learner(dls, 'mnist_cnn', metrics=accuracy)
+    if quick_valid:   # learning-curve runs: hundreds of short epochs, whose validation metric nothing reads: validate on one batch
+        learn.dls.loaders[1] = learn.dls.test_dl(learn.dls.valid.items.iloc[:64], with_labels=True)
     learn.add_cb(AdversarialTraining(method, eps=EPS, warmup_epochs=warmup))
     if guard: learn.add_cb(OverfitGuard())
     learn.unfreeze()
@@ -122,7 +124,7 @@ if __name__ == '__main__':
             if method == 'madry_pgd40':   # equal time, or equal compute: passes / 41 epochs of batches
                 iters = round(a.reference_passes / 41 * len(dls.train)) if a.reference_passes else None
                 learn, secs, it = madry_pgd40(dls, float(a.reference or 'inf'), iters); extra = {'iterations': it, 'passes_per_image': a.reference_passes}
-            else: (learn, secs), extra = train_sftnb(dls, method, epochs, warmup, a.lr, a.guard), {}
+            else: (learn, secs), extra = train_sftnb(dls, method, epochs, warmup, a.lr, a.guard, quick_valid=shots is not None), {}
             row = dict(method=method, seed=seed, shots=shots, n_train=len(dls.train_ds), steps=epochs * len(dls.train), checks=a.checks, epochs=epochs if method != 'madry_pgd40' else None, warmup=warmup, lr=a.lr,
                        guard=a.guard, train_s=secs, **extra, **judge(learn, dls, a.aa_n, seed, a.checks), torch_threads=torch.get_num_threads())
             with open(a.out, 'a') as f: f.write(json.dumps(row) + '\n')

@@ -56,6 +56,9 @@ def test_sftnb_run_tutorial_defaults(default_run):
     for old in ('accuracy', 'adversarial_accuracy', 'mean_corruption_accuracy', 'f1_macro', 'valid_accuracy'): assert old not in m   # one name per number
     assert abs(m['valid_acc'] - m['history'][-1]['accuracy']) < 1e-6   # no WiSE-FT or guard here: the kept weights are the last epoch's (fastai's metric agrees)
     assert 0 <= m['valid_adv_acc@0.3'] <= m['valid_acc'] + 1e-9 and len(m['valid_adv_acc@0.3_ci']) == 2   # PGD-10 on the validation split: the tuner's monitor
+    # what the pruner saw each epoch: PGD-5 at 0.3 on 128 fixed validation images (PGD trains without a guard), not clean accuracy
+    r = m['reported']
+    assert list(r) == ['0', '1', '2'] and r['2'] < m['valid_acc'] - 0.1 and abs(r['2'] - m['valid_adv_acc@0.3']) < 0.2, (r, m['valid_acc'], m['valid_adv_acc@0.3'])
     nb = nbformat.read(out/TUTORIAL.name, as_version=4)
     injected = [c for c in nb.cells if 'injected-parameters' in c.metadata.get('tags', [])]
     assert injected and str(out) in injected[0].source     # out_dir was injected
