@@ -7,8 +7,8 @@ with `--model`, or, without one, a robust model trained here first with PGD-7 ad
 backbone (`--epochs` 15, 5 of eps warm-up, lr 1e-3: the 15-epoch row of benchmarks/RESULTS.md's MNIST table), saved into
 `--save` when given. Both implementations run standard AutoAttack (APGD-CE, APGD-T, FAB-T, Square 5,000 queries) at eps 0.3
 (L-inf) on the same seeded `--n` test images of `mnist_folder()` (the subset `robustness_report(n_max=n, seed=seed)` takes):
-the reference on the model with its normalization folded in ([0, 1] pixels, as it expects), sftnb through
-`robustness_report(attack='autoattack')`. Prints both robust accuracies with Wilson intervals, the per-image agreement,
+the reference on the model with its normalization folded in ([0, 1] pixels, as it expects; its targeted attacks capped at
+the classes there are, 4 for 5 classes, as sftnb caps them), sftnb through `robustness_report(attack='autoattack')`. Prints both robust accuracies with Wilson intervals, the per-image agreement,
 the images where they differ, and both times.
 Usage: python benchmarks/autoattack_reference.py --aa-src PATH [--model DIR | --save DIR] [--n 100] [--seed 0] [--epochs 15]"""
 import argparse, sys, time
@@ -62,6 +62,8 @@ def main():
     y = torch.cat([yb.as_subclass(torch.Tensor) for _, yb in dls.test]).cpu()[idxs]
     pm = PixelModel(model, mean, std).eval()
     ref = AutoAttack(pm, norm='Linf', eps=EPS, version='standard', seed=a.seed, device='cpu', verbose=False)
+    # the standard version targets the 9 most likely other classes (written for 10): with fewer, as many as there are (sftnb caps the same way)
+    ref.apgd_targeted.n_target_classes = ref.fab.n_target_classes = min(9, len(info['classes']) - 1)
     t0 = time.perf_counter()
     x_adv = ref.run_standard_evaluation(x, y, bs=64)
     t_ref = time.perf_counter() - t0
