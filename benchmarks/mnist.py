@@ -112,6 +112,7 @@ if __name__ == '__main__':
     ap.add_argument('--reference-passes', type=int, default=None, help="or: model passes per training image it may spend (the recipe's: (steps + 1) x epochs; PGD-7 x 30 = 240)")
     ap.add_argument('--shots', default='', help="few-shot learning curve: comma-separated k, training images per class (image_dls(shots=k)); '' for all 300")
     ap.add_argument('--steps', type=int, default=None, help="with --shots: train for this many optimizer steps (epochs and warm-up scaled to keep the recipe's shape); default --epochs")
+    ap.add_argument('--save', default=None, help='keep each trained model here (sftnb.deploy.save_model: one folder per run), e.g. for benchmarks/autoattack_reference.py --model')
     ap.add_argument('--out', default='/tmp/mnist_bench.jsonl'); ap.add_argument('--table', action='store_true')
     a = ap.parse_args()
     if a.table: table(a.out); raise SystemExit
@@ -125,6 +126,9 @@ if __name__ == '__main__':
                 iters = round(a.reference_passes / 41 * len(dls.train)) if a.reference_passes else None
                 learn, secs, it = madry_pgd40(dls, float(a.reference or 'inf'), iters); extra = {'iterations': it, 'passes_per_image': a.reference_passes}
             else: (learn, secs), extra = train_sftnb(dls, method, epochs, warmup, a.lr, a.guard, quick_valid=shots is not None), {}
+            if a.save and method != 'madry_pgd40':
+                from sftnb.deploy import save_model
+                save_model(learn, Path(a.save)/f"{method}-seed{seed}" + (f"-shots{shots}" if shots else ''))
             row = dict(method=method, seed=seed, shots=shots, n_train=len(dls.train_ds), steps=epochs * len(dls.train), checks=a.checks, epochs=epochs if method != 'madry_pgd40' else None, warmup=warmup, lr=a.lr,
                        guard=a.guard, train_s=secs, **extra, **judge(learn, dls, a.aa_n, seed, a.checks), torch_threads=torch.get_num_threads())
             with open(a.out, 'a') as f: f.write(json.dumps(row) + '\n')
