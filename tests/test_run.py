@@ -197,8 +197,9 @@ def test_ctrl_c_is_one_line_and_marks_the_run_interrupted(sftnb_bin, tmp_path):
     nbformat.write(new_notebook(cells=[new_code_cell('out_dir = None', metadata={'tags': ['parameters']}),
                                        new_code_cell(f"from sftnb.experiment import run_folder\nrun_folder(out_dir)\nimport time, pathlib\npathlib.Path({str(started)!r}).write_text('x')\ntime.sleep(120)")],
                                metadata={'kernelspec': {'name': 'python3', 'display_name': 'python3', 'language': 'python'}}), nb)
+    # a terminal's child gets SIGINT's default action; a pytest-xdist worker ignores SIGINT, and children inherit that: restore it
     p = subprocess.Popen([str(sftnb_bin), 'run', str(nb), '--out', str(tmp_path/'out'), '--no-progress'], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                         text=True, start_new_session=True)
+                         text=True, start_new_session=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     t = time.time()
     while not started.exists() and time.time() - t < 120: time.sleep(0.2)
     assert started.exists()
