@@ -305,10 +305,10 @@ def _show_lines(path:Path, stop, every:float=1.0):
     while not done:
         done = stop.wait(every)
         if not path.exists(): continue
-        with open(path) as f: f.seek(pos); chunk = f.read()
-        end = chunk.rfind('\n') + 1
-        for line in chunk[:end].splitlines(): tqdm.write(f'  {line}')
-        pos += len(chunk[:end].encode())
+        with open(path, 'rb') as f: f.seek(pos); chunk = f.read()   # bytes: a byte offset is what seek takes
+        end = chunk.rfind(b'\n') + 1
+        for line in chunk[:end].decode('utf-8', 'replace').splitlines(): tqdm.write(f'  {line}')
+        pos += end
 
 def run(nb, # The notebook to run
         params:dict=None, # Parameter values to inject
