@@ -19,7 +19,7 @@ from sftnb.data import digits_folder, image_dls, TARGET_CLASSES
 from sftnb.models import digits_cnn, pretrained_source
 from sftnb.finetune import sft_learner
 from sftnb.data import norm_stats
-from sftnb.adversarial import AdversarialTraining, OverfitGuard, robust_accuracy, fgsm, pgd, _rng_kept
+from sftnb.adversarial import AdversarialTraining, OverfitGuard, robust_accuracy, fgsm, pgd, rng_kept
 
 class WithOldRule(OverfitGuard):
     "The guard, also recording the previous rule's statistic: PGD-10 accuracy on the first 64 validation images."
@@ -29,7 +29,7 @@ class WithOldRule(OverfitGuard):
         self.x64, self.y64 = torch.cat(xs)[:64].as_subclass(torch.Tensor), torch.cat(ys)[:64].as_subclass(torch.Tensor)
         self.old_best, self.old_stop = -1.0, None
     def check(self):
-        with _rng_kept(self.x64.device):
+        with rng_kept(self.x64.device):
             r64 = robust_accuracy(self.model, self.x64, self.y64, self.eps, steps=10, **self.norm_kw)
             r128_10 = robust_accuracy(self.model, self.fixed_x, self.fixed_y, self.eps, steps=10, **self.norm_kw)   # the guard's images, PGD-10
         if self.old_stop is None and not any(h['action'] for h in self.history):  # the old rule, on the same (untouched) models

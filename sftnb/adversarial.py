@@ -1,4 +1,4 @@
-"""Adversarial attacks (FGSM, PGD) that are correct in pixel space whatever the normalization, adversarial-training callbacks for any fastai `Learner` (FGSM-RS, N-FGSM, PGD, TRADES), a catastrophic-overfitting guard and an adversarial-accuracy metric (the explorer is in `widgets`).
+"""Adversarial attacks that are correct in pixel space whatever the normalization (FGSM, PGD, AutoAttack and its parts, in one registry), adversarial-training callbacks for any fastai `Learner` (one class per method: FGSM-RS, N-FGSM, PGD, TRADES), a catastrophic-overfitting guard and an adversarial-accuracy metric (the explorer is in `widgets`).
 
 Docs: https://sftnb.github.io/sftnb/adversarial.html.md"""
 
@@ -11,14 +11,17 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
+from fastcore.basics import patch
 from fastai.callback.core import Callback, CancelFitException
 from fastai.learner import Metric
 from .core import check_int, check_range, wilson_interval
 from .data import norm_kwargs
 
 # %% auto #0
-__all__ = ['APGD_LOSSES', 'METHODS', 'RECIPES', 'PixelSpace', 'eval_mode', 'model_logits', 'pgd', 'robust_accuracy', 'fgsm',
-           'apgd', 'fab', 'square', 'AdversarialTraining', 'AdversarialAccuracy', 'OverfitGuard', 'Recipe']
+__all__ = ['APGD_LOSSES', 'ATTACKS', 'METHODS', 'RECIPES', 'PixelSpace', 'eval_mode', 'model_logits', 'pgd', 'robust_accuracy',
+           'fgsm', 'apgd', 'fab', 'square', 'apgd_ce_t', 'autoattack', 'Attack', 'register_attack',
+           'AdversarialTraining', 'FGSMRS', 'NFGSM', 'PGDTraining', 'TRADES', 'rng_kept', 'AdversarialAccuracy',
+           'OverfitGuard', 'Recipe']
 
 # %% ../nbs/04_adversarial.ipynb #b64ec334
 class PixelSpace:
@@ -450,76 +453,184 @@ def square(model:nn.Module, # Returns logits (batch, classes)
         adv = p.clone(); adv[broke] = best[broke]
     return space.to_model(adv, x.dtype).detach().as_subclass(kind)
 
+# %% ../nbs/04_adversarial.ipynb #d197b072
+def apgd_ce_t(model, x, y, eps, steps=100, **kw):
+    "AutoAttack's white-box pair: APGD-CE, then APGD-T on the points it left; an image is robust only if it survives both."
+    return apgd(model, apgd(model, x, y, eps, 'ce', steps, **kw), y, eps, 'dlr-t', steps, **kw)
+
+def autoattack(model, x, y, eps, steps=100, queries=5000, **kw):
+    "AutoAttack, standard version (Croce & Hein 2020): APGD-CE, APGD-T, FAB-T, Square; each attack runs on the points the previous ones left."
+    xa = apgd_ce_t(model, x, y, eps, steps, **kw)
+    return square(model, fab(model, xa, y, eps, steps, **kw), y, eps, queries, **kw)
+
+# %% ../nbs/04_adversarial.ipynb #1614b205
+@dataclasses.dataclass(frozen=True)
+class Attack:
+    "An entry of `ATTACKS`: an evaluation attack and what the report and its checks need to know about it."
+    name:str # `robustness_report(attack=name)`; its headline key is `<name>_acc@<eps>`
+    fn:callable # fn(model, x, y, eps, steps=, norm=, mean=, std=, **kw) -> the adversarial batch in the model's input space
+    steps:int # Default iterations (a black-box attack: queries)
+    alpha:str # How its step size is chosen, as the report records it
+    kind:str='white-box' # 'white-box' (input gradients) or 'black-box' (the model's outputs only)
+    strong:bool=False # At least AutoAttack's white-box pair: the overclaim check then records what PGD-20 would claim instead of re-attacking with APGD
+    recheck:str=None # The registered attack the `more_steps` check repeats with twice the steps; None: this one
+    @property
+    def prefix(self) -> str: return f'{self.name}_acc'
+    def __call__(self, model, x, y, eps, steps:int=None, **kw):
+        "Run the attack with `steps` iterations (default its own)."
+        return self.fn(model, x, y, eps, steps=steps or self.steps, **kw)
+
+ATTACKS = {}   # name -> Attack
+
+def register_attack(name:str, # A new name: letters, digits and underscores
+                    fn, # fn(model, x, y, eps, steps=, norm=, mean=, std=, **kw) -> adversarial batch
+                    steps:int, # Its default iterations (or queries)
+                    alpha:str, # How its step size is chosen, e.g. 'eps/4'
+                    kind:str='white-box', # 'white-box' or 'black-box'
+                    strong:bool=False, # At least AutoAttack's white-box pair
+                    recheck:str=None, # The attack the `more_steps` check repeats (default this one)
+                    replace:bool=False, # Replace an attack of the same name
+                   ) -> Attack:
+    "Add an attack to `ATTACKS`, so `robustness_report(attack=name)`, its masking checks, the explorer and the tutorials can use it; returns its entry."
+    if not isinstance(name, str) or not name.isidentifier(): raise ValueError(f"name must be letters, digits and underscores, got {name!r}")
+    if name in ATTACKS and not replace: raise ValueError(f"an attack named {name!r} is registered already; pass replace=True to replace it")
+    if not callable(fn): raise TypeError(f"fn must be a function (model, x, y, eps, steps=..., **kw) -> adversarial batch, got {fn!r}")
+    check_int(steps, 'steps', 1)
+    if kind not in ('white-box', 'black-box'): raise ValueError(f"kind must be 'white-box' or 'black-box', got {kind!r}")
+    if recheck is not None and recheck not in ATTACKS and recheck != name: raise ValueError(f"recheck must name a registered attack {list(ATTACKS)}, got {recheck!r}")
+    ATTACKS[name] = Attack(name, fn, steps, alpha, kind, bool(strong), recheck)
+    return ATTACKS[name]
+
+def _fgsm_steps(model, x, y, eps, steps=1, **kw):
+    "FGSM; with `steps` > 1, iterated FGSM (steps of eps from a random start, projected), the stronger attack of its kind."
+    return fgsm(model, x, y, eps, **kw) if steps == 1 else pgd(model, x, y, eps, alpha=eps, steps=steps, **kw)
+
+def _square_queries(model, x, y, eps, steps=5000, **kw):
+    "Square with `steps` queries."
+    return square(model, x, y, eps, queries=steps, **kw)
+
+register_attack('pgd', pgd, 20, 'eps/4')
+register_attack('fgsm', _fgsm_steps, 1, 'eps')
+register_attack('apgd', apgd_ce_t, 100, '2*eps, halved adaptively', strong=True)
+register_attack('autoattack', autoattack, 100, 'standard version', strong=True, recheck='apgd')
+register_attack('square', _square_queries, 5000, 'squares of 2*eps, shrinking', kind='black-box')
+
 # %% ../nbs/04_adversarial.ipynb #618a2f3e
-METHODS = ('fgsm_rs', 'nfgsm', 'pgd', 'trades')
+METHODS = {}   # name -> class: a subclass of AdversarialTraining with a `method` name registers itself
 
 def _kl(adv_logits, clean_logits):
     "TRADES' KL(f(x) || f(x_adv)) term as in its reference code: batch mean of the summed KL."
     return F.kl_div(F.log_softmax(adv_logits.float(), 1), F.softmax(clean_logits.float(), 1), reduction='batchmean')
 
-class AdversarialTraining(Callback):
-    "Adversarial training for any fastai `Learner`: each training batch is replaced (or, for TRADES, regularised) by an attack."
+class _ByMethod(type):
+    "Metaclass of `AdversarialTraining`: calling the base class with a method's name makes that method's class."
+    def __call__(cls, *args, **kwargs):
+        if cls is AdversarialTraining:
+            if 'method' in kwargs: method = kwargs.pop('method')
+            elif args: method, args = args[0], args[1:]
+            else: method = 'nfgsm'
+            if method not in METHODS: raise ValueError(f"method must be one of {tuple(METHODS)}, got {method!r}")
+            cls = METHODS[method]
+        return super().__call__(*args, **kwargs)
+
+class AdversarialTraining(Callback, metaclass=_ByMethod):
+    "Adversarial training for any fastai `Learner`: each training batch is replaced (or, for TRADES, regularised) by an attack. The base of one class per method; `AdversarialTraining('nfgsm', eps=...)` makes `NFGSM(eps=...)`."
     order = 20  # after MixUp/CutMix (0) and MixedPrecision (10): attacks the mixed batch, inside autocast
-    def __init__(self, method:str='nfgsm', # 'fgsm_rs', 'nfgsm', 'pgd' or 'trades'
-                 eps:float=8/255, # Radius in pixel units
-                 alpha:float=None, # Step: fgsm_rs 1.25*eps, nfgsm eps, pgd 2.5*eps/steps, trades eps/4
-                 steps:int=None, # Attack steps: pgd 7, trades 10 (single-step methods: 1)
-                 beta:float=6.0, # TRADES weight of the robustness term
-                 warmup_epochs:float=0, # Grow eps linearly from 0 over this many epochs
+    name = 'adversarial_training'   # `learn.adversarial_training`, whichever the method
+    method, default_steps, default_train_mode = None, 1, True   # a subclass's name in METHODS, attack steps, BatchNorm mode of its reference code
+    def __init_subclass__(cls, **kw):
+        super().__init_subclass__(**kw)
+        if cls.__dict__.get('method'): METHODS[cls.method] = cls
+    def __init__(self, eps:float=8/255, # Radius in pixel units
+                 alpha:float=None, # Attack step; default the method's (fgsm_rs 1.25*eps, nfgsm eps, pgd 2.5*eps/steps, trades eps/4)
+                 steps:int=None, # Attack steps; default the method's (pgd 7, trades 10; single-step methods: 1)
+                 *, warmup_epochs:float=0, # Grow eps linearly from 0 over this many epochs
                  clean_frac:float=0.0, # Share of each batch left clean (0: all adversarial)
-                 train_mode:bool=None, # Generate attacks in train mode (BatchNorm batch statistics); None: as the method's reference code (train mode; eval mode for trades)
+                 train_mode:bool=None, # Generate attacks in train mode (BatchNorm batch statistics); None: as the method's reference code
                  mean=None, std=None, # Normalization; default from the Learner's DataLoaders
                 ):
-        if method not in METHODS: raise ValueError(f"method must be one of {METHODS}, got {method!r}")
         check_range(eps, 'eps', 0); check_range(alpha, 'alpha', 0, lo_open=True, none_ok=True)
         check_int(steps, 'steps', 1, none_ok=True); check_range(clean_frac, 'clean_frac', 0, 1, hi_open=True)
-        self.method, self.eps, self.beta, self.warmup_epochs, self.clean_frac = method, eps, beta, warmup_epochs, clean_frac
-        self.train_mode = method != 'trades' if train_mode is None else bool(train_mode)
-        self.steps = steps or {'pgd': 7, 'trades': 10}.get(method, 1)
-        self.alpha = alpha or {'fgsm_rs': 1.25 * eps, 'nfgsm': eps, 'pgd': 2.5 * eps / self.steps, 'trades': eps / 4}[method]
+        if self.default_steps == 1 and steps not in (None, 1): raise ValueError(f"{self.method} is a single-step method: steps must be 1 or None, got {steps}")
+        self.eps, self.warmup_epochs, self.clean_frac, self.steps = eps, warmup_epochs, clean_frac, steps or self.default_steps
+        self.train_mode = self.default_train_mode if train_mode is None else bool(train_mode)
+        self.alpha = alpha or self.default_alpha()
         self.stats = None if mean is None else (mean, std)
+    def default_alpha(self) -> float: raise NotImplementedError
+    def attack(self, x, y, eps, alpha, loss_fn, kw) -> torch.Tensor:
+        "The method's adversarial version of the batch part (x, y) at radius `eps` and step `alpha`, in the model's input space."
+        raise NotImplementedError
 
-    def before_fit(self):
-        if self.clean_frac and any(type(c).__name__ in ('MixUp', 'CutMix') for c in self.learn.cbs):
-            raise ValueError("clean_frac > 0 cannot be combined with MixUp/CutMix (their loss mixes whole batches); use clean_frac=0")
-        self.norm_kw = dict(mean=self.stats[0], std=self.stats[1]) if self.stats else norm_kwargs(self.dls)
-        self.n_iter_epoch = max(1, len(self.dls.train))
+# %% ../nbs/04_adversarial.ipynb #a75fc86e
+@patch
+def before_fit(self:AdversarialTraining):
+    if self.clean_frac and any(type(c).__name__ in ('MixUp', 'CutMix') for c in self.learn.cbs):
+        raise ValueError("clean_frac > 0 cannot be combined with MixUp/CutMix (their loss mixes whole batches); use clean_frac=0")
+    self.norm_kw = dict(mean=self.stats[0], std=self.stats[1]) if self.stats else norm_kwargs(self.dls)
+    self.n_iter_epoch = max(1, len(self.dls.train))
 
-    def current_eps(self) -> float:
-        "eps after warm-up at the current point of training."
-        if not self.warmup_epochs: return self.eps
-        t = self.epoch + self.iter / self.n_iter_epoch
-        return self.eps * min(1.0, t / self.warmup_epochs)
+@patch
+def current_eps(self:AdversarialTraining) -> float:
+    "eps after warm-up at the current point of training."
+    if not self.warmup_epochs: return self.eps
+    t = self.epoch + self.iter / self.n_iter_epoch
+    return self.eps * min(1.0, t / self.warmup_epochs)
 
-    def before_batch(self):
-        if not self.training: return
-        x, y = self.xb[0], self.yb[0]
-        k = int(round(self.clean_frac * len(x)))  # the first k samples stay clean
-        eps = self.current_eps()
-        if eps == 0 or k == len(x): self.x_adv = None; return
-        xa, ya = x[k:], y[k:]
-        lf = lambda out, t: self.learn.loss_func(out, t) * len(t)  # the learner's loss (label smoothing, MixUp...), summed
-        kw = dict(train_mode=self.train_mode, **self.norm_kw)
-        alpha = self.alpha * eps / self.eps if self.eps else self.alpha
-        if self.method == 'fgsm_rs': adv = pgd(self.model, xa, ya, eps, alpha=alpha, steps=1, random_start=True, loss_fn=lf, **kw)
-        elif self.method == 'pgd': adv = pgd(self.model, xa, ya, eps, alpha=alpha, steps=self.steps, random_start=True, loss_fn=lf, **kw)
-        elif self.method == 'nfgsm': adv = self._nfgsm(xa, ya, eps, alpha, lf, kw)
-        else: adv = self._trades_attack(xa, eps, alpha, kw)
-        if self.method == 'trades':  # the batch stays clean; the KL term is added in after_loss
-            self.x_adv, self.k = adv, k
-            return
-        self.learn.xb = (torch.cat([x[:k], adv]) if k else adv,)
+@patch
+def adversarial_batch(self:AdversarialTraining):
+    "(x, k, the attacked x[k:]) for the current training batch, the first k images left clean; None when the whole batch stays clean."
+    x, y = self.xb[0], self.yb[0]
+    k = int(round(self.clean_frac * len(x)))  # the first k samples stay clean
+    eps = self.current_eps()
+    if eps == 0 or k == len(x): return None
+    lf = lambda out, t: self.learn.loss_func(out, t) * len(t)  # the learner's loss (label smoothing, MixUp...), summed
+    alpha = self.alpha * eps / self.eps if self.eps else self.alpha
+    return x, k, self.attack(x[k:], y[k:], eps, alpha, lf, dict(train_mode=self.train_mode, **self.norm_kw))
 
-    def _nfgsm(self, x, y, eps, alpha, lf, kw):
-        "N-FGSM (de Jorge et al. 2022): noise in [-2eps, 2eps], one step of size alpha from there, no projection to the eps-ball."
+@patch
+def before_batch(self:AdversarialTraining):
+    if not self.training: return
+    b = self.adversarial_batch()
+    if b is None: return
+    x, k, adv = b
+    self.learn.xb = (torch.cat([x[:k], adv]) if k else adv,)
+
+# %% ../nbs/04_adversarial.ipynb #75ea5b7d
+class FGSMRS(AdversarialTraining):
+    "FGSM with a random start (Wong, Rice & Kolter, ICLR 2020): uniform start in the eps-ball, one step of 1.25*eps, projected."
+    method = 'fgsm_rs'
+    def default_alpha(self): return 1.25 * self.eps
+    def attack(self, x, y, eps, alpha, loss_fn, kw):
+        return pgd(self.model, x, y, eps, alpha=alpha, steps=1, random_start=True, loss_fn=loss_fn, **kw)
+
+class NFGSM(AdversarialTraining):
+    "N-FGSM (de Jorge et al., NeurIPS 2022): noise in [-k*eps, k*eps] (k = 2), one step of size eps from there, no projection to the eps-ball."
+    method = 'nfgsm'
+    def __init__(self, eps:float=8/255, alpha:float=None, steps:int=None, *, k:float=2.0, **kwargs):
+        super().__init__(eps, alpha, steps, **kwargs); self.k = check_range(k, 'k', 0)
+    def default_alpha(self): return self.eps
+    def attack(self, x, y, eps, alpha, loss_fn, kw):
         space = PixelSpace(x, kw.get('mean'), kw.get('std'))
         p = space.to_pixel(x.detach())
-        start = (p + torch.empty_like(p).uniform_(-2 * eps, 2 * eps)).clamp(0, 1)
-        s = pgd(self.model, space.to_model(start, x.dtype), y, alpha, alpha=alpha, steps=1, random_start=False, loss_fn=lf, **kw)
-        return s
+        start = (p + torch.empty_like(p).uniform_(-self.k * eps, self.k * eps)).clamp(0, 1)
+        return pgd(self.model, space.to_model(start, x.dtype), y, alpha, alpha=alpha, steps=1, random_start=False, loss_fn=loss_fn, **kw)
 
-    def _trades_attack(self, x, eps, alpha, kw):
-        "TRADES' inner maximisation, as its reference code: start at x + 0.001*N(0,1), ascend KL(f(x) || f(x')), project, clip."
+class PGDTraining(AdversarialTraining):
+    "PGD adversarial training (Madry et al., ICLR 2018): `steps` (7) steps of 2.5*eps/steps from a uniform start in the eps-ball, each projected."
+    method, default_steps = 'pgd', 7
+    def default_alpha(self): return 2.5 * self.eps / self.steps
+    def attack(self, x, y, eps, alpha, loss_fn, kw):
+        return pgd(self.model, x, y, eps, alpha=alpha, steps=self.steps, random_start=True, loss_fn=loss_fn, **kw)
+
+# %% ../nbs/04_adversarial.ipynb #667d375e
+class TRADES(AdversarialTraining):
+    "TRADES (Zhang et al., ICML 2019): the batch stays clean; `steps` (10) steps of eps/4 maximise KL(f(x) || f(x')) from x + 0.001*N(0, 1) (model in eval mode, as its reference code), and beta*KL is added to the loss."
+    method, default_steps, default_train_mode = 'trades', 10, False
+    def __init__(self, eps:float=8/255, alpha:float=None, steps:int=None, *, beta:float=6.0, **kwargs):
+        super().__init__(eps, alpha, steps, **kwargs); self.beta = check_range(beta, 'beta', 0)
+    def default_alpha(self): return self.eps / 4
+    def attack(self, x, y, eps, alpha, loss_fn, kw):
+        "TRADES' inner maximisation, as its reference code: start at x + 0.001*N(0,1), ascend KL(f(x) || f(x')), project, clip (`y` and `loss_fn` are not used)."
         space = PixelSpace(x, kw.get('mean'), kw.get('std'))
         p = space.to_pixel(x.detach())
         pa = (p + 0.001 * torch.randn_like(p)).detach()
@@ -532,17 +643,20 @@ class AdversarialTraining(Callback):
                     g, = torch.autograd.grad(loss, pa)
                     pa = torch.min(torch.max(pa.detach() + alpha * g.sign(), p - eps), p + eps).clamp(0, 1)
         return space.to_model(pa, x.dtype).detach()
-
+    def before_batch(self):
+        self.x_adv = None
+        if not self.training: return
+        b = self.adversarial_batch()
+        if b is not None: _, self.k, self.x_adv = b   # the batch stays clean; the KL term is added in after_loss
     def after_loss(self):
-        if not self.training or self.method != 'trades' or getattr(self, 'x_adv', None) is None: return
-        clean_logits = self.pred[self.k:]
-        kl = _kl(self.model(self.x_adv), clean_logits)
+        if not self.training or self.x_adv is None: return
+        kl = _kl(self.model(self.x_adv), self.pred[self.k:])
         self.learn.loss_grad = self.learn.loss_grad + self.beta * kl
         self.learn.loss = self.learn.loss + self.beta * kl.detach()
 
 # %% ../nbs/04_adversarial.ipynb #36dc5650
 @contextlib.contextmanager
-def _rng_kept(device):
+def rng_kept(device):
     "A context in which random draws leave Python's, NumPy's, the CPU's and `device`'s torch generators as they were (torch's `fork_rng` and more)."
     d = torch.device(device)
     if d.type == 'cpu': fork = torch.random.fork_rng(devices=[])
@@ -554,6 +668,8 @@ def _rng_kept(device):
         with fork: yield
     finally: random.setstate(py); np.random.set_state(npy)
 
+_rng_kept = rng_kept   # its name before it was public
+
 # %% ../nbs/04_adversarial.ipynb #363c137f
 class AdversarialAccuracy(Metric):
     "Accuracy under a PGD attack of radius `eps` on the validation set, as a fastai metric (`metrics=[accuracy, AdversarialAccuracy(0.1)]`)."
@@ -563,7 +679,7 @@ class AdversarialAccuracy(Metric):
     def reset(self): self.right, self.total = 0, 0
     def accumulate(self, learn):
         x, y = learn.xb[0], learn.yb[0]
-        with _rng_kept(x.device):  # the random start must not change what training draws next
+        with rng_kept(x.device):  # the random start must not change what training draws next
             xa = pgd(learn.model, x, y, self.eps, alpha=self.alpha, steps=self.steps, norm=self.norm, **norm_kwargs(learn.dls))
         with torch.no_grad(): self.right += int((model_logits(learn.model, xa).argmax(1) == y).sum())
         self.total += len(y)
@@ -597,7 +713,7 @@ class OverfitGuard(Callback):
         if self.eps is None:
             if self.at is None: raise ValueError("OverfitGuard needs eps, or an AdversarialTraining callback to take it from")
             self.eps = self.at.eps
-        with _rng_kept(self.dls.device or 'cpu'):   # a new DataLoader draws from Python's and torch's generators
+        with rng_kept(self.dls.device or 'cpu'):   # a new DataLoader draws from Python's and torch's generators
             self.fixed_x, self.fixed_y = self._fixed_images()
         self.norm_kw = norm_kwargs(self.dls)
         self.best, self.best_lo, self.best_state, self.history = -1.0, 0.0, None, []
@@ -615,59 +731,75 @@ class OverfitGuard(Callback):
             if i > max(want): break
         return torch.cat(xs)[:self.n].as_subclass(torch.Tensor), torch.cat(ys)[:self.n].as_subclass(torch.Tensor)
 
-    def measure(self, eps:float=None) -> tuple:
-        "Which of the fixed images survive PGD and FGSM at `eps` (default the guard's radius): two boolean tensors; the training run's random streams are left as they were."
-        eps = self.eps if eps is None else eps
-        with _rng_kept(self.fixed_x.device):
-            xp = pgd(self.model, self.fixed_x, self.fixed_y, eps, steps=self.steps, **self.norm_kw)
-            xf = fgsm(self.model, self.fixed_x, self.fixed_y, eps, **self.norm_kw)
-        with eval_mode(self.model), torch.no_grad():
-            return model_logits(self.model, xp).argmax(1) == self.fixed_y, model_logits(self.model, xf).argmax(1) == self.fixed_y
+# %% ../nbs/04_adversarial.ipynb #0e5e2855
+@patch
+def measure(self:OverfitGuard, eps:float=None) -> tuple:
+    "Which of the fixed images survive PGD and FGSM at `eps` (default the guard's radius): two boolean tensors; the training run's random streams are left as they were."
+    eps = self.eps if eps is None else eps
+    with rng_kept(self.fixed_x.device):
+        xp = pgd(self.model, self.fixed_x, self.fixed_y, eps, steps=self.steps, **self.norm_kw)
+        xf = fgsm(self.model, self.fixed_x, self.fixed_y, eps, **self.norm_kw)
+    with eval_mode(self.model), torch.no_grad():
+        return model_logits(self.model, xp).argmax(1) == self.fixed_y, model_logits(self.model, xf).argmax(1) == self.fixed_y
 
-    def check(self):
-        "Measure, record in `history`, and act on a collapse."
-        ok_pgd, ok_fgsm = self.measure()
-        n, k = len(self.fixed_y), int(ok_pgd.sum())
-        rob, fg, (lo, hi) = k / n, float(ok_fgsm.float().mean()), wilson_interval(k, n, self.confidence)
-        armed = self.lr_peaked and self.best >= self.floor
-        collapse = armed and hi < self.best_lo and hi < self.ratio * fg
-        self.history.append(dict(epoch=self.epoch, iter=self.iter if self.every else None, pgd_acc=rob, pgd_lo=lo, pgd_hi=hi,
-                                 fgsm_acc=fg, armed=armed, action='stopped' if collapse and (self.action == 'stop' or self.at is None)
-                                 else 'lowered' if collapse else None))
-        if collapse: return self._on_collapse(rob, fg)
-        if rob > self.best: self.best, self.best_lo, self.best_state = rob, lo, copy.deepcopy(self.model.state_dict())
+@patch
+def judge(self:OverfitGuard, ok_pgd, ok_fgsm) -> dict:
+    "The rule applied to one measurement: the record for `history`, whose 'action' is 'lowered' or 'stopped' on a collapse, else None."
+    n, k = len(ok_pgd), int(ok_pgd.sum())
+    rob, fg, (lo, hi) = k / n, float(ok_fgsm.float().mean()), wilson_interval(k, n, self.confidence)
+    armed = self.lr_peaked and self.best >= self.floor
+    collapse = armed and hi < self.best_lo and hi < self.ratio * fg
+    return dict(epoch=self.epoch, iter=self.iter if self.every else None, pgd_acc=rob, pgd_lo=lo, pgd_hi=hi, fgsm_acc=fg, armed=armed,
+                action=('stopped' if self.action == 'stop' or self.at is None else 'lowered') if collapse else None)
 
-    def _on_collapse(self, rob, fg):
-        self.model.load_state_dict(self.best_state)
-        msg = (f"OverfitGuard: catastrophic overfitting at epoch {self.epoch}: PGD accuracy {rob:.3f} (best {self.best:.3f}) "
-               f"while FGSM accuracy is {fg:.3f}; restored the best weights")
-        if self.history[-1]['action'] == 'stopped':
-            print(msg + ', stopping'); raise CancelFitException()
-        self.at.alpha /= 2
-        print(msg + f', attack step halved to {self.at.alpha:.4g}')
+@patch
+def check(self:OverfitGuard):
+    "Measure, judge, record in `history`; then act on a collapse, or keep the weights if they are the best so far."
+    h = self.judge(*self.measure())
+    self.history.append(h)
+    if h['action']: return self._on_collapse(h['pgd_acc'], h['fgsm_acc'])
+    if h['pgd_acc'] > self.best: self.best, self.best_lo, self.best_state = h['pgd_acc'], h['pgd_lo'], copy.deepcopy(self.model.state_dict())
 
-    @property
-    def collapses(self) -> int: return sum(h['action'] is not None for h in getattr(self, 'history', []))
-    @property
-    def status(self) -> str:
-        "'collapsed' (it fired), 'never_robust' (PGD accuracy never reached `floor`: it could judge nothing), 'ok', or 'unchecked' (no check ran)."
-        h = getattr(self, 'history', [])
-        if not h: return 'unchecked'
-        if self.collapses: return 'collapsed'
-        return 'ok' if self.best >= self.floor else 'never_robust'
-    def after_fit(self):
-        if self.status == 'never_robust':   # silence here would read as "no collapse": say that there was nothing to protect
-            print(f"OverfitGuard: the model never became robust: its best PGD-{self.steps} accuracy on the {len(self.fixed_y)} fixed validation images "
-                  f"at eps {self.eps:g} was {self.best:.3f}, below floor={self.floor}, so the guard judged nothing (a longer eps warm-up, "
-                  f"a multi-step method or more epochs may help)")
-    def after_batch(self):
-        if not self.training: return
-        lr = self.opt.hypers[-1]['lr']  # set by the scheduler for this batch
-        if self._last_lr is not None and lr <= self._last_lr: self.lr_peaked = True
-        self._last_lr = lr
-        if self.every and (self.iter + 1) % self.every == 0: self.check()
-    def after_epoch(self):
-        if not self.every: self.check()
+@patch
+def _on_collapse(self:OverfitGuard, rob, fg):
+    self.model.load_state_dict(self.best_state)
+    msg = (f"OverfitGuard: catastrophic overfitting at epoch {self.epoch}: PGD accuracy {rob:.3f} (best {self.best:.3f}) "
+           f"while FGSM accuracy is {fg:.3f}; restored the best weights")
+    if self.history[-1]['action'] == 'stopped':
+        print(msg + ', stopping'); raise CancelFitException()
+    self.at.alpha /= 2
+    print(msg + f', attack step halved to {self.at.alpha:.4g}')
+
+# %% ../nbs/04_adversarial.ipynb #18111d14
+@patch(as_prop=True)
+def collapses(self:OverfitGuard) -> int: return sum(h['action'] is not None for h in getattr(self, 'history', []))
+
+@patch(as_prop=True)
+def status(self:OverfitGuard) -> str:
+    "'collapsed' (it fired), 'never_robust' (PGD accuracy never reached `floor`: it could judge nothing), 'ok', or 'unchecked' (no check ran)."
+    h = getattr(self, 'history', [])
+    if not h: return 'unchecked'
+    if self.collapses: return 'collapsed'
+    return 'ok' if self.best >= self.floor else 'never_robust'
+
+@patch
+def after_fit(self:OverfitGuard):
+    if self.status == 'never_robust':   # silence here would read as "no collapse": say that there was nothing to protect
+        print(f"OverfitGuard: the model never became robust: its best PGD-{self.steps} accuracy on the {len(self.fixed_y)} fixed validation images "
+              f"at eps {self.eps:g} was {self.best:.3f}, below floor={self.floor}, so the guard judged nothing (a longer eps warm-up, "
+              f"a multi-step method or more epochs may help)")
+
+@patch
+def after_batch(self:OverfitGuard):
+    if not self.training: return
+    lr = self.opt.hypers[-1]['lr']  # set by the scheduler for this batch
+    if self._last_lr is not None and lr <= self._last_lr: self.lr_peaked = True
+    self._last_lr = lr
+    if self.every and (self.iter + 1) % self.every == 0: self.check()
+
+@patch
+def after_epoch(self:OverfitGuard):
+    if not self.every: self.check()
 
 # %% ../nbs/04_adversarial.ipynb #580caa1b
 @dataclasses.dataclass(frozen=True)
@@ -682,7 +814,7 @@ class Recipe:
     guard:bool=False # Watch for catastrophic overfitting with `OverfitGuard` (single-step methods)
     measured:str='' # Where it was measured, and what it gave
     def __post_init__(self):
-        if self.method not in METHODS: raise ValueError(f"method must be one of {METHODS}, got {self.method!r}")
+        if self.method not in METHODS: raise ValueError(f"method must be one of {tuple(METHODS)}, got {self.method!r}")
         check_range(self.eps, 'eps', 0); check_int(self.epochs, 'epochs', 1); check_range(self.lr, 'lr', 0, lo_open=True)
         check_range(self.warmup_epochs, 'warmup_epochs', 0); check_int(self.steps, 'steps', 1, none_ok=True)
     def callbacks(self) -> list:

@@ -104,7 +104,11 @@ def aug_preset(name:str, # 'none', 'light', 'medium' or 'heavy'
 def _f32(x): return x.astype(np.float32) / 255
 def _u8(x): return np.uint8(np.clip(x, 0, 1) * 255 + 0.5)
 def _scale(x): return math.sqrt(min(x.shape[:2]) / 224)  # spatial parameters: ImageNet-C's at 224 px, times sqrt(side/224)
+def _hsv(x): return cv2.cvtColor(_f32(x), cv2.COLOR_RGB2HSV)  # H in degrees, S and V in [0, 1]
+def _rgb(hsv): return _u8(cv2.cvtColor(hsv.astype(np.float32), cv2.COLOR_HSV2RGB))
+def _filter(x, k): return cv2.filter2D(x, -1, k, borderType=cv2.BORDER_REFLECT)
 
+# %% ../nbs/02_augment.ipynb #94f3d946
 @lru_cache(maxsize=None)
 def _alb(name, severity, side):
     "Cached albumentations transform of a corruption (constructed strictly, always applied)."
@@ -115,6 +119,7 @@ def _apply_alb(name, x, severity, rng):
     t.set_random_seed(int(rng.integers(2**31)))
     return t(image=x)['image']
 
+# %% ../nbs/02_augment.ipynb #d3b16b97
 def _plasma(n, decay, rng):
     "Diamond-square plasma fractal on an n x n grid (n a power of 2), values in [0, 1] (ImageNet-C's fog and frost base)."
     a = np.zeros((n, n), np.float64)
@@ -140,6 +145,7 @@ def _plasma_for(x, decay, rng):
     n = 1 << (max(h, w) - 1).bit_length()  # the next power of 2
     return _plasma(max(n, 4), decay, rng)[:h, :w]
 
+# %% ../nbs/02_augment.ipynb #4c36574c
 def _motion_kernel(radius, sigma, angle):
     "One-sided Gaussian-weighted line kernel, as ImageNet-C's (ImageMagick) motion blur."
     r = max(1, int(math.ceil(radius)))
@@ -158,10 +164,6 @@ def _disk(radius, alias_blur):
     k = np.clip(radius + 0.5 - np.sqrt(xx**2 + yy**2), 0, 1).astype(np.float32)
     k /= k.sum()
     return cv2.GaussianBlur(k, (0, 0), alias_blur) if alias_blur > 0 else k
-
-def _hsv(x): return cv2.cvtColor(_f32(x), cv2.COLOR_RGB2HSV)  # H in degrees, S and V in [0, 1]
-def _rgb(hsv): return _u8(cv2.cvtColor(hsv.astype(np.float32), cv2.COLOR_HSV2RGB))
-def _filter(x, k): return cv2.filter2D(x, -1, k, borderType=cv2.BORDER_REFLECT)
 
 # %% ../nbs/02_augment.ipynb #279e84ff
 def gaussian_noise(x, severity, rng):

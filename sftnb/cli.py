@@ -14,7 +14,7 @@ from .experiment import run, RunFailed
 from .sweep import sweep, collect, tune, brief
 
 # %% auto #0
-__all__ = ['parse_value', 'read_params', 'main']
+__all__ = ['COMMANDS', 'parse_value', 'read_params', 'command', 'main']
 
 # %% ../nbs/06c_cli.ipynb #31544532
 def parse_value(s:str):
@@ -56,17 +56,66 @@ a search space (space.yaml) reads:
   strategy: [fine_tune, lp_ft]
 """
 
+COMMANDS = {}   # verb -> (help, arguments, run, notebook options)
+
+def command(name:str, # The verb: `sftnb <name>`
+            help:str, # One line for `sftnb --help`
+            arguments, # arguments(parser): adds the verb's options to its argparse parser
+            notebook:bool=False, # Also add the options of a command that runs notebooks (--kernel, --allow-unknown, --no-progress)
+           ):
+    "Decorator: register `run(args) -> exit code` as the `sftnb` verb `name`."
+    def register(run):
+        COMMANDS[name] = (help, arguments, run, notebook)
+        return run
+    return register
+
 def _parser():
     fmt = argparse.RawDescriptionHelpFormatter
     p = argparse.ArgumentParser(prog='sftnb', description='sftnb: robust fine-tuning experiments as notebooks.', epilog=_EXAMPLES, formatter_class=fmt)
     sub = p.add_subparsers(dest='cmd', required=True, metavar='COMMAND')
-    r = sub.add_parser('run', help='run a notebook with parameters through papermill', epilog=_EXAMPLES, formatter_class=fmt)
+    for name, (help, arguments, _, notebook) in COMMANDS.items():
+        q = sub.add_parser(name, help=help, epilog=_EXAMPLES, formatter_class=fmt)
+        arguments(q)
+        if notebook:
+            q.add_argument('--kernel', default='python3', help='Jupyter kernel name (default: %(default)s)')
+            q.add_argument('--allow-unknown', action='store_true', help='inject parameters the notebook does not declare')
+            q.add_argument('--no-progress', action='store_true', help='hide progress bars')
+    return p
+
+def main(argv=None) -> int:
+    "Entry point of the `sftnb` console script."
+    a = _parser().parse_args(argv)
+    try: return COMMANDS[a.cmd][2](a)
+    except (FileNotFoundError, FileExistsError, NotADirectoryError, ValueError, TypeError, KeyError) as e:
+        print(f"sftnb {a.cmd}: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt as e:   # Ctrl-C: one line, the shell's exit status for SIGINT; `run` has marked the run folder 'interrupted'
+        print(f"sftnb {a.cmd}: {e or 'interrupted'}", file=sys.stderr)
+        return 130
+
+# %% ../nbs/06c_cli.ipynb #3e0a1c6d
+def _run_args(r):
     r.add_argument('notebook', help='the notebook to run')
     r.add_argument('-p', '--param', nargs=2, action='append', default=[], metavar=('NAME', 'VALUE'), help='set a parameter (repeatable)')
     r.add_argument('-f', '--params-file', metavar='YAML', help='a YAML file of parameters')
     r.add_argument('--out', metavar='DIR', help='output folder (default: runs/<notebook>-<time>)')
     r.add_argument('--log-output', action='store_true', help="echo the notebook's output while it runs")
-    s = sub.add_parser('sweep', help='run a notebook over a grid of parameters', epilog=_EXAMPLES, formatter_class=fmt)
+
+@command('run', 'run a notebook with parameters through papermill', _run_args, notebook=True)
+def _cmd_run(a) -> int:
+    params = read_params(a.params_file) if a.params_file else {}
+    params.update({k: parse_value(v) for k, v in a.param})
+    try: dest = run(a.notebook, params, out=a.out, kernel_name=a.kernel, progress=not a.no_progress, log_output=a.log_output,
+                    allow_unknown=a.allow_unknown)
+    except RunFailed as e:
+        print(f"sftnb run: {a.notebook} failed: {e}\n  error details in {e.notebook.parent/'error.json'}", file=sys.stderr)
+        return 1
+    files = sorted(p.name for p in dest.parent.iterdir() if p.is_file())
+    print(f"done: {dest}\nrun folder {dest.parent}: {', '.join(files)}")
+    return 0
+
+# %% ../nbs/06c_cli.ipynb #04ad2da8
+def _sweep_args(s):
     s.add_argument('notebook', help='the notebook to run')
     s.add_argument('--grid', required=True, metavar='YAML', help='grid file: a mapping of lists, or a list of mappings')
     s.add_argument('--out', required=True, metavar='DIR', help='sweep folder, one sub-folder per run')
@@ -76,7 +125,22 @@ def _parser():
     s.add_argument('--retries', type=int, default=0, metavar='N', help='retries of a failed run (default 0)')
     s.add_argument('--timeout', type=float, metavar='S', help='seconds a cell may run')
     s.add_argument('--no-resume', action='store_true', help='refuse to start if some runs are already finished')
-    t = sub.add_parser('tune', help='search a notebook\'s parameters with Optuna (resumable: rerun with more --trials)', epilog=_EXAMPLES, formatter_class=fmt)
+
+@command('sweep', 'run a notebook over a grid of parameters', _sweep_args, notebook=True)
+def _cmd_sweep(a) -> int:
+    client = None
+    if a.scheduler:
+        try: from distributed import Client
+        except ImportError: raise ValueError('--scheduler needs Dask: pip install "sftnb[dask]"') from None
+        client = Client(a.scheduler)
+    try: table = sweep(a.notebook, a.grid, a.out, params={k: parse_value(v) for k, v in a.param}, workers=a.workers, executor=client, resume=not a.no_resume, retries=a.retries,
+                       timeout=a.timeout, kernel_name=a.kernel, allow_unknown=a.allow_unknown, progress=not a.no_progress)
+    finally:
+        if client is not None: client.close()
+    return 1 if (table['status'] == 'failed').any() else 0
+
+# %% ../nbs/06c_cli.ipynb #4bc6da98
+def _tune_args(t):
     t.add_argument('notebook', help='the notebook to run')
     t.add_argument('--space', required=True, metavar='YAML', help='search space: NAME: {low: L, high: H[, log: true][, step: S]} or NAME: [choice, ...]')
     t.add_argument('--trials', type=int, required=True, metavar='N', help='trials the study should hold (finished ones count; rerun with a larger N to continue)')
@@ -90,56 +154,20 @@ def _parser():
     t.add_argument('--sampler', default='tpe', help='tpe (default) or random')
     t.add_argument('--seed', type=int, default=0, help="the sampler's seed (default 0)")
     t.add_argument('--timeout', type=float, metavar='S', help='seconds a cell may run')
-    c = sub.add_parser('collect', help='gather the results of a sweep into one table', epilog=_EXAMPLES, formatter_class=fmt)
-    c.add_argument('out', metavar='DIR', help='the sweep folder')
-    c.add_argument('--csv', metavar='PATH', help='where to write the table (default DIR/results.csv)')
-    e = sub.add_parser('export', help="export a run's saved model (model.json + model.pth) to ONNX, normalization included", epilog=_EXAMPLES, formatter_class=fmt)
-    e.add_argument('run', metavar='RUN', help='a run folder holding model.json and model.pth (tutorial 01 saves them; sftnb.deploy.save_model), that model.json, or with --trust-pickle a learner .pkl')
-    e.add_argument('--out', metavar='FILE', help='the .onnx file to write (default RUN/model.onnx)')
-    e.add_argument('--size', type=int, metavar='PX', help="image size in pixels (default: the run's `size` parameter from metrics.json)")
-    e.add_argument('--overwrite', action='store_true', help='replace an existing .onnx file')
-    e.add_argument('--int8', action='store_true', help='also write an int8 model (static QDQ quantization with onnxruntime) beside it, FILE-int8.onnx')
-    e.add_argument('--calib', metavar='DIR', help="int8 calibration images: a folder searched recursively (default: the run's training images)")
-    e.add_argument('--calib-n', type=int, default=256, metavar='N', help='calibration images to use, a seeded random sample (default %(default)s)')
-    e.add_argument('--trust-pickle', action='store_true', help="load a fastai learner.pkl: a pickle runs code when loaded, so only for a file whose source you trust")
-    e.add_argument('--full-range', action='store_true', help='8-bit int8 weights, for a target CPU with VNNI (or ARM); default 7-bit, safe on any x86 CPU')
-    for q in (r, s, t):
-        q.add_argument('--kernel', default='python3', help='Jupyter kernel name (default: %(default)s)')
-        q.add_argument('--allow-unknown', action='store_true', help='inject parameters the notebook does not declare')
-        q.add_argument('--no-progress', action='store_true', help='hide progress bars')
-    return p
 
-# %% ../nbs/06c_cli.ipynb #3e0a1c6d
-def _cmd_run(a) -> int:
-    params = read_params(a.params_file) if a.params_file else {}
-    params.update({k: parse_value(v) for k, v in a.param})
-    try: dest = run(a.notebook, params, out=a.out, kernel_name=a.kernel, progress=not a.no_progress, log_output=a.log_output,
-                    allow_unknown=a.allow_unknown)
-    except RunFailed as e:
-        print(f"sftnb run: {a.notebook} failed: {e}\n  error details in {e.notebook.parent/'error.json'}", file=sys.stderr)
-        return 1
-    files = sorted(p.name for p in dest.parent.iterdir() if p.is_file())
-    print(f"done: {dest}\nrun folder {dest.parent}: {', '.join(files)}")
-    return 0
-
-def _cmd_sweep(a) -> int:
-    client = None
-    if a.scheduler:
-        try: from distributed import Client
-        except ImportError: raise ValueError('--scheduler needs Dask: pip install "sftnb[dask]"') from None
-        client = Client(a.scheduler)
-    try: table = sweep(a.notebook, a.grid, a.out, params={k: parse_value(v) for k, v in a.param}, workers=a.workers, executor=client, resume=not a.no_resume, retries=a.retries,
-                       timeout=a.timeout, kernel_name=a.kernel, allow_unknown=a.allow_unknown, progress=not a.no_progress)
-    finally:
-        if client is not None: client.close()
-    return 1 if (table['status'] == 'failed').any() else 0
-
+@command('tune', "search a notebook's parameters with Optuna (resumable: rerun with more --trials)", _tune_args, notebook=True)
 def _cmd_tune(a) -> int:
     study = tune(a.notebook, a.space, a.out, n_trials=a.trials, objective=a.objective, direction='minimize' if a.minimize else 'maximize',
                  params={k: parse_value(v) for k, v in a.param}, workers=a.workers, storage=a.storage, sampler=a.sampler, pruner=a.pruner,
                  seed=a.seed, timeout=a.timeout, kernel_name=a.kernel, allow_unknown=a.allow_unknown, progress=not a.no_progress)
     return 0 if any(t.state.name == 'COMPLETE' for t in study.trials) else 1
 
+# %% ../nbs/06c_cli.ipynb #1a541b28
+def _collect_args(c):
+    c.add_argument('out', metavar='DIR', help='the sweep folder')
+    c.add_argument('--csv', metavar='PATH', help='where to write the table (default DIR/results.csv)')
+
+@command('collect', 'gather the results of a sweep into one table', _collect_args)
 def _cmd_collect(a) -> int:
     import pandas as pd
     df = collect(a.out, csv=a.csv or True)
@@ -149,82 +177,22 @@ def _cmd_collect(a) -> int:
     print(f"\n{len(df)} runs; every parameter and metric ({len(df.columns)} columns) in {a.csv or Path(a.out)/'results.csv'}")
     return 0
 
-def _calib_folder(a, params:dict) -> Path:
-    "Where `--int8` calibration images come from: `--calib`, else the run's training images (its data_path's train/, or the embedded MNIST or digits)."
-    if a.calib: return Path(a.calib)
-    if params.get('data_path'): d = Path(params['data_path'])/'train'
-    elif 'data_path' in params:
-        from sftnb.data import digits_folder, mnist_folder
-        mnist = params.get('dataset') == 'mnist'   # runs made before MNIST was embedded have no `dataset`: the digits
-        d = (mnist_folder if mnist else digits_folder)(size=params.get('size') or (28 if mnist else 32))/'train'
-    else: raise ValueError("--int8 needs calibration images: pass --calib DIR (a folder of training-like images)")
-    if not d.is_dir(): raise NotADirectoryError(f"the run's training images {d} are not there: pass --calib DIR")
-    return d
+# %% ../nbs/06c_cli.ipynb #9c8031bf
+def _export_args(e):
+    e.add_argument('run', metavar='RUN', help='a run folder holding model.json and model.pth (tutorial 01 saves them; sftnb.deploy.save_model), that model.json, or with --trust-pickle a learner .pkl')
+    e.add_argument('--out', metavar='FILE', help='the .onnx file to write (default RUN/model.onnx)')
+    e.add_argument('--size', type=int, metavar='PX', help="image size in pixels (default: as model.json, or the run's metrics.json, records it)")
+    e.add_argument('--overwrite', action='store_true', help='replace an existing .onnx file')
+    e.add_argument('--int8', action='store_true', help='also write an int8 model (static QDQ quantization with onnxruntime) beside it, FILE-int8.onnx')
+    e.add_argument('--calib', metavar='DIR', help="int8 calibration images: a folder searched recursively (default: the run's training images)")
+    e.add_argument('--calib-n', type=int, default=256, metavar='N', help='calibration images to use, a seeded random sample (default %(default)s)')
+    e.add_argument('--trust-pickle', action='store_true', help="load a fastai learner.pkl: a pickle runs code when loaded, so only for a file whose source you trust")
+    e.add_argument('--full-range', action='store_true', help='8-bit int8 weights, for a target CPU with VNNI (or ARM); default 7-bit, safe on any x86 CPU')
 
-def _held_out_folder(params:dict) -> Path|None:
-    "The run's test images (its data's test/ folder, else valid/), or None when the run records no data."
-    if 'data_path' not in params: return None
-    try: root = Path(params['data_path']) if params.get('data_path') else _calib_folder(argparse.Namespace(calib=None), params).parent
-    except (ValueError, NotADirectoryError): return None
-    return next((root/s for s in ('test', 'valid') if (root/s).is_dir()), None)
-
-def _model_source(src:Path, trust_pickle:bool) -> tuple:
-    "(what to load, whether it is a pickle) for `sftnb export RUN`: a saved model (model.json), or a learner.pkl only with --trust-pickle."
-    js = src if src.suffix == '.json' else src/'model.json'
-    pkl = src if src.suffix == '.pkl' else src/'learner.pkl'
-    if js.is_file() and src.suffix != '.pkl': return js, False
-    if not pkl.is_file(): raise FileNotFoundError(f"{js} not found: a run folder holds model.json and model.pth (tutorial 01 saves them; in your own notebook, sftnb.deploy.save_model(learn, folder))")
-    if not trust_pickle: raise ValueError(f"{pkl} is a pickle, and loading a pickle can run any code its author put in, so it is not loaded: export a folder saved with "
-                                          f"sftnb.deploy.save_model (model.json + model.pth), or pass --trust-pickle if you trust where {pkl.name} came from")
-    return pkl, True
-
+@command('export', "export a run's saved model (model.json + model.pth) to ONNX, normalization included", _export_args)
 def _cmd_export(a) -> int:
-    import json
-    src = _model_source(Path(a.run), a.trust_pickle)
-    out = Path(a.out or src[0].parent/'model.onnx')
-    if out.suffix != '.onnx': raise ValueError(f"--out must end in .onnx, got {str(out)!r}")
-    q_out = out.with_name(f'{out.stem}-int8.onnx')
-    for f in [out] + ([q_out] if a.int8 else []):
-        if f.exists() and not a.overwrite: raise FileExistsError(f"{f} exists; pass --overwrite to replace it")
     if a.calib_n < 1: raise ValueError(f"--calib-n must be >= 1, got {a.calib_n}")
     if a.full_range and not a.int8: raise ValueError('--full-range sets the int8 weight range: it needs --int8')
-    metrics = src[0].parent/'metrics.json'
-    recorded = json.loads(metrics.read_text()) if metrics.is_file() else {}
-    params = recorded.get('params', {})
-    saved = {} if src[1] else json.loads(src[0].read_text())
-    shape = saved.get('input_shape') or recorded.get('input_shape')   # (channels, height, width)
-    size = a.size if a.size is not None else (shape[1] if shape else params.get('size'))
-    if size is None: raise ValueError(f"the image size is unknown (neither {src[0].name} nor a metrics.json beside it records it): pass --size")
-    channels = shape[0] if shape else 3
-    from sftnb.deploy import calibration_files, export_onnx, pixel_dl, quantize_onnx, export_accuracy   # after the checks: the other commands start without torch
-    if a.int8: calib = _calib_folder(a, params); calibration_files(calib, n=1)   # refused now, before any export, when it holds no images
-    if src[1]:
-        from fastai.learner import load_learner
-        print(f"warning: loading {src[0]}, a pickle (it can run code): trusted because of --trust-pickle", file=sys.stderr)
-        model = load_learner(src[0])
-        classes = [str(v) for v in model.dls.vocab]
-    else: model, classes = src[0].parent, saved['classes']
-    out = export_onnx(model, out, overwrite=a.overwrite, input_shape=(channels, size, size))
-    print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB): input [0, 1] pixels (batch, {channels}, {size}, {size}), classes {classes}")
-    if a.int8:
-        files = calibration_files(calib, classes=None if a.calib else classes, n=a.calib_n)   # the run's own folder: its classes only (the digits folder has all ten)
-        q_out = quantize_onnx(out, q_out, pixel_dl(files, size, channels), n=len(files), reduce_range=not a.full_range, overwrite=a.overwrite)
-        print(f"wrote {q_out} ({q_out.stat().st_size / 1e6:.1f} MB): int8 ({8 if a.full_range else 7}-bit weights), calibrated on {len(files)} images from {calib}")
-        test = _held_out_folder(params)
-        if test is None: print("  no held-out images known for this run: check_export(learn, {'fp32': ..., 'int8': ...}, dl) measures what quantization costs")
-        else:
-            acc = export_accuracy({'fp32': out, 'int8': q_out}, test, classes, size, channels)
-            print(f"  on the run's held-out images ({acc['n']} in {test}): accuracy fp32 {acc['fp32']:.3f}, int8 {acc['int8']:.3f} "
-                  f"(95% interval [{acc['int8_ci'][0]:.3f}, {acc['int8_ci'][1]:.3f}]); the two agree on {acc['agreement']:.1%} of the images")
+    from sftnb.deploy import export_run   # here, not above: the other commands start without torch
+    export_run(a.run, out=a.out, size=a.size, overwrite=a.overwrite, int8=a.int8, calib=a.calib, calib_n=a.calib_n, trust_pickle=a.trust_pickle, full_range=a.full_range)
     return 0
-
-def main(argv=None) -> int:
-    "Entry point of the `sftnb` console script."
-    a = _parser().parse_args(argv)
-    try: return {'run': _cmd_run, 'sweep': _cmd_sweep, 'tune': _cmd_tune, 'collect': _cmd_collect, 'export': _cmd_export}[a.cmd](a)
-    except (FileNotFoundError, FileExistsError, NotADirectoryError, ValueError, TypeError, KeyError) as e:
-        print(f"sftnb {a.cmd}: error: {e}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt as e:   # Ctrl-C: one line, the shell's exit status for SIGINT; `run` has marked the run folder 'interrupted'
-        print(f"sftnb {a.cmd}: {e or 'interrupted'}", file=sys.stderr)
-        return 130

@@ -11,7 +11,7 @@ from hashlib import sha256
 from pathlib import Path
 import pandas as pd, torch, torch.nn as nn
 from .core import check_int, check_range, seeded, wilson_interval
-from .data import norm_stats, norm_kwargs
+from .data import norm_stats, norm_kwargs, digits_folder, mnist_folder
 from .adversarial import PixelSpace, eval_mode, pgd
 from .augment import corruption_names
 from .evaluate import EvalItems
@@ -19,7 +19,7 @@ from .finetune import sft_model
 
 # %% auto #0
 __all__ = ['MODEL_FORMAT', 'PixelModel', 'save_model', 'load_model', 'export_onnx', 'onnx_info', 'OnnxModel', 'check_export',
-           'quantize_onnx', 'calibration_files', 'pixel_dl', 'export_accuracy']
+           'quantize_onnx', 'calibration_files', 'pixel_dl', 'export_accuracy', 'run_data_folder', 'export_run']
 
 # %% ../nbs/05b_deploy.ipynb #06abd715
 class PixelModel(nn.Module):
@@ -311,3 +311,76 @@ def export_accuracy(exports:dict, # name -> ONNX file (from `export_onnx` / `qua
     names = list(preds)
     out['agreement'] = float(torch.stack([preds[k] for k in names]).eq(preds[names[0]]).all(0).double().mean())
     return out
+
+# %% ../nbs/05b_deploy.ipynb #e0cb7e26
+def run_data_folder(params:dict) -> Path|None:
+    "The folder of a run's images, from the parameters it recorded: its `data_path`, else the embedded MNIST or digits at its size; None when it records no data."
+    if 'data_path' not in params: return None
+    if params.get('data_path'): return Path(params['data_path'])
+    mnist = params.get('dataset') == 'mnist'   # runs made before MNIST was embedded have no `dataset`: the digits
+    return (mnist_folder if mnist else digits_folder)(size=params.get('size') or (28 if mnist else 32))
+
+def _model_source(src:Path, trust_pickle:bool) -> tuple:
+    "(what to load, whether it is a pickle): a saved model (model.json), or a learner.pkl only when trusted."
+    js = src if src.suffix == '.json' else src/'model.json'
+    pkl = src if src.suffix == '.pkl' else src/'learner.pkl'
+    if js.is_file() and src.suffix != '.pkl': return js, False
+    if not pkl.is_file(): raise FileNotFoundError(f"{js} not found: a run folder holds model.json and model.pth (tutorial 01 saves them; in your own notebook, sftnb.deploy.save_model(learn, folder))")
+    if not trust_pickle: raise ValueError(f"{pkl} is a pickle, and loading a pickle can run any code its author put in, so it is not loaded: export a folder saved with "
+                                          f"sftnb.deploy.save_model (model.json + model.pth), or pass --trust-pickle (trust_pickle=True) if you trust where {pkl.name} came from")
+    return pkl, True
+
+# %% ../nbs/05b_deploy.ipynb #6dd316d4
+def export_run(run, # A run folder holding model.json + model.pth, that model.json, or (with `trust_pickle`) a learner .pkl
+               out=None, # The .onnx file to write; default RUN/model.onnx
+               size:int=None, # Image size in pixels; default as model.json (or the run's metrics.json) records it
+               overwrite:bool=False, # Replace existing .onnx files
+               int8:bool=False, # Also write OUT-int8.onnx (static QDQ quantization) and measure both on the run's held-out images
+               calib=None, # Folder of int8 calibration images; default the run's training images
+               calib_n:int=256, # Calibration images, a seeded random sample
+               trust_pickle:bool=False, # Load a learner .pkl (a pickle runs code when loaded: only for a file whose source you trust)
+               full_range:bool=False, # 8-bit int8 weights (for CPUs with VNNI, or ARM); default 7-bit, safe on any x86 CPU
+               log=print, # Where the progress lines go
+              ) -> dict:
+    "What `sftnb export` does: the run's saved model to ONNX (and int8); returns {'onnx', 'int8' (None without `int8`), 'accuracy' (`export_accuracy`, or None)}."
+    import sys
+    src, is_pickle = _model_source(Path(run), trust_pickle)
+    out = Path(out or src.parent/'model.onnx')
+    if out.suffix != '.onnx': raise ValueError(f"out must end in .onnx, got {str(out)!r}")
+    q_out = out.with_name(f'{out.stem}-int8.onnx')
+    for f in [out] + ([q_out] if int8 else []):
+        if f.exists() and not overwrite: raise FileExistsError(f"{f} exists; pass --overwrite (overwrite=True) to replace it")
+    check_int(calib_n, 'calib_n', 1)
+    metrics = src.parent/'metrics.json'
+    params = (json.loads(metrics.read_text()) if metrics.is_file() else {}).get('params', {})
+    saved = {} if is_pickle else json.loads(src.read_text())
+    shape = saved.get('input_shape')   # (channels, height, width)
+    size = size if size is not None else (shape[1] if shape else params.get('size'))
+    if size is None: raise ValueError(f"the image size is unknown (neither {src.name} nor a metrics.json beside it records it): pass --size (size=)")
+    channels, root = (shape[0] if shape else 3), run_data_folder(params)
+    own = int8 and calib is None   # calibrated on the run's own training images
+    if own:
+        if root is None: raise ValueError("int8 needs calibration images: pass --calib DIR (calib=), a folder of training-like images")
+        if not (root/'train').is_dir(): raise NotADirectoryError(f"the run's training images {root/'train'} are not there: pass --calib DIR (calib=)")
+        calib = root/'train'
+    if int8: calib = Path(calib); calibration_files(calib, n=1)   # refused now, before any export, when it holds no images
+    if is_pickle:
+        from fastai.learner import load_learner
+        print(f"warning: loading {src}, a pickle (it can run code): trusted because of --trust-pickle / trust_pickle=True", file=sys.stderr)
+        model = load_learner(src)
+        classes = [str(v) for v in model.dls.vocab]
+    else: model, classes = src.parent, saved['classes']
+    out = export_onnx(model, out, overwrite=overwrite, input_shape=(channels, size, size))
+    log(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB): input [0, 1] pixels (batch, {channels}, {size}, {size}), classes {classes}")
+    if not int8: return {'onnx': out, 'int8': None, 'accuracy': None}
+    files = calibration_files(calib, classes=classes if own else None, n=calib_n)   # the run's own folder: its classes only (the digits folder has all ten)
+    q_out = quantize_onnx(out, q_out, pixel_dl(files, size, channels), n=len(files), reduce_range=not full_range, overwrite=overwrite)
+    log(f"wrote {q_out} ({q_out.stat().st_size / 1e6:.1f} MB): int8 ({8 if full_range else 7}-bit weights), calibrated on {len(files)} images from {calib}")
+    test = next((root/s for s in ('test', 'valid') if (root/s).is_dir()), None) if root is not None and root.is_dir() else None
+    if test is None:
+        log("  no held-out images known for this run: check_export(learn, {'fp32': ..., 'int8': ...}, dl) measures what quantization costs")
+        return {'onnx': out, 'int8': q_out, 'accuracy': None}
+    acc = export_accuracy({'fp32': out, 'int8': q_out}, test, classes, size, channels)
+    log(f"  on the run's held-out images ({acc['n']} in {test}): accuracy fp32 {acc['fp32']:.3f}, int8 {acc['int8']:.3f} "
+        f"(95% interval [{acc['int8_ci'][0]:.3f}, {acc['int8_ci'][1]:.3f}]); the two agree on {acc['agreement']:.1%} of the images")
+    return {'onnx': out, 'int8': q_out, 'accuracy': acc}

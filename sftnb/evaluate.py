@@ -7,7 +7,6 @@ Docs: https://sftnb.github.io/sftnb/evaluate.html.md"""
 # %% ../nbs/05_evaluate.ipynb #b2c6f11c
 from __future__ import annotations
 import json, math, time, datetime, hashlib, warnings, copy
-from functools import partial
 from pathlib import Path
 import numpy as np, pandas as pd, torch
 import torch.nn.functional as F
@@ -17,14 +16,16 @@ from fastai.torch_core import to_device
 from fastai.vision.core import PILImage
 from fasttransform import Transform
 from fastprogress.fastprogress import progress_bar
+from fastcore.basics import patch
 from .core import seeded, atomic_write, json_safe, check_int, check_range, wilson_interval, bootstrap_interval
 from .augment import COMMON, Corrupt, corruption_names
 from .data import norm_kwargs
-from .adversarial import PixelSpace, pgd, fgsm, apgd, fab, square, eval_mode, model_logits
+from .adversarial import PixelSpace, pgd, eval_mode, model_logits, apgd_ce_t, autoattack, ATTACKS
 
 # %% auto #0
-__all__ = ['classification_metrics', 'calibration_metrics', 'corruption_errors', 'shifted_dl', 'EvalItems', 'RobustnessReport',
-           'clean_part', 'apgd_ce_t', 'autoattack', 'adversarial_part', 'masking_part', 'corruption_part', 'shift_part',
+__all__ = ['SECTIONS', 'classification_metrics', 'calibration_metrics', 'corruption_errors', 'shifted_dl', 'EvalItems',
+           'RobustnessReport', 'clean_part', 'adversarial_part', 'masking_part', 'corruption_part', 'shift_part',
+           'ReportSection', 'CleanSection', 'AdversarialSection', 'CorruptionSection', 'ShiftSection', 'MaskingSection',
            'read_baseline', 'robustness_report', 'paired_differences', 'compare_reports', 'plot_reports',
            'fit_temperature', 'TemperatureScaled', 'Calibration', 'calibrate']
 
@@ -141,7 +142,7 @@ def shifted_dl(dl, # A fastai `TfmdDL` (e.g. `dls.test`)
 # %% ../nbs/05_evaluate.ipynb #7003eecd
 def _check_args(eps, attack, steps, severities, n_max):
     eps = [check_range(e, 'eps', 0) for e in (eps if isinstance(eps, (list, tuple)) else [eps])]
-    if attack not in _ATTACKS: raise ValueError(f"attack must be one of {list(_ATTACKS)}, got {attack!r}")   # `_ATTACKS`: below, with `adversarial_part`
+    if attack not in ATTACKS: raise ValueError(f"attack must be one of {list(ATTACKS)} (sftnb.adversarial.ATTACKS; register_attack adds one), got {attack!r}")
     check_int(steps, 'steps', 1, none_ok=True); check_int(n_max, 'n_max', 1, none_ok=True)
     sev = [check_int(s, 'severities', 1, 5) for s in (severities if isinstance(severities, (list, tuple)) else [severities])]
     if not sev: raise ValueError("severities must name at least one of 1..5, got []")
@@ -212,24 +213,9 @@ def _scored(logits, y) -> dict:
     return {'accuracy': float(ok.mean()), 'accuracy_ci': list(wilson_interval(int(ok.sum()), len(ok))), 'correct': _bits(ok)}
 
 # %% ../nbs/05_evaluate.ipynb #929c13ae
-def _per_image(d:dict) -> dict:
-    "(part, metric, setting) -> one value per image for every accuracy in report data `d`: 0/1, or the share of settings survived for a mean."
-    out = {('clean', 'accuracy', ''): _unbits(d['clean']['correct'])}
-    for e, s in zip(d['adversarial']['eps'], d['adversarial']['correct']): out[('adversarial', 'accuracy', f'eps={e:g}')] = _unbits(s)
-    cr = d['corruptions']
-    for name, row in zip(cr['names'], cr['correct']):
-        cells = [_unbits(s) for s in row]
-        out.update({('corruption', 'accuracy', f'{name}/{sev}'): c for sev, c in zip(cr['severities'], cells)})
-        out[('corruption', 'mean_accuracy', name)] = np.mean(cells, 0)
-    if cr['names']: out[('corruption', 'mean_accuracy', 'all')] = np.mean([_unbits(s) for row in cr['correct'] for s in row], 0)
-    out.update({('shifted', 'accuracy', name): _unbits(s['correct']) for name, s in d['shifted'].items()})
-    return out
-
 def _interval(key, v, seed=0) -> tuple:
     "95% interval of an accuracy from its per-image values: Wilson for a proportion, a bootstrap over images for a mean of several."
     return wilson_interval(int(v.sum()), len(v)) if key[1] == 'accuracy' else bootstrap_interval(v, seed=seed)
-
-_PREFIX = {'pgd': 'pgd_acc', 'fgsm': 'fgsm_acc', 'apgd': 'apgd_acc', 'autoattack': 'autoattack_acc'}   # headline name of each attack's accuracy: a key says which attack made it
 
 def _ce_keys(b:dict) -> tuple:
     "The names of the mean corruption errors: mCE on the paper's full grid, else what they are."
@@ -266,82 +252,38 @@ class RobustnessReport:
         if self.data['suspicious']: s += f"; SUSPICIOUS (gradient masking?): {', '.join(self.data['suspicious'])}"
         if self.at_chance: s += f"; AT CHANCE (clean accuracy no better than guessing 1/{len(self.classes)}: not a trained model)"
         return s + ')'
-
-    def summary(self) -> pd.DataFrame:
-        "One row per metric: part, metric, setting ('' when none), value, and for accuracies their 95% interval (lower, upper)."
-        d, rows, per = self.data, [], _per_image(self.data)
-        def add(part, metric, setting, value, ci=None):
-            key = (part, metric, setting)
-            if ci is None and key in per: ci = _interval(key, per[key], d['meta']['seed'])
-            rows.append((part, metric, setting, value, *(ci or (np.nan, np.nan))))
-        c = d['clean']
-        add('clean', 'accuracy', '', c['accuracy'])
-        add('clean', f"top{c['top_k']}_accuracy", '', c['top_k_accuracy'], c['top_k_accuracy_ci'])
-        for avg in ('macro', 'weighted'):
-            for k in ('precision', 'recall', 'f1'): add('clean', f'{avg}_{k}', '', c[avg][k])
-        for cls, f1 in zip(self.classes, c['per_class']['f1']): add('clean', 'f1', f'class={cls}', f1)
-        for k in ('ece', 'max_calibration_error', 'nll', 'brier'): add('calibration', k, '', d['calibration'][k])
-        for e, a in zip(d['adversarial']['eps'], d['adversarial']['accuracy']): add('adversarial', 'accuracy', f'eps={e:g}', a)
-        cr = d['corruptions']
-        for i, name in enumerate(cr['names']):
-            for s, a in zip(cr['severities'], cr['accuracy'][i]): add('corruption', 'accuracy', f'{name}/{s}', a)
-            add('corruption', 'mean_accuracy', name, float(np.mean(cr['accuracy'][i])))
-        if cr['names']: add('corruption', 'mean_accuracy', 'all', cr['mean_accuracy'], cr['mean_accuracy_ci'])
-        if d.get('baseline'):
-            b = d['baseline']
-            for name in cr['names']: add('corruption', 'ce', name, b['ce'][name]); add('corruption', 'relative_ce', name, b['relative_ce'][name])
-            for k in _ce_keys(b): add('corruption', k, '', b[k])
-        for name, s in d['shifted'].items(): add('shifted', 'accuracy', name, s['accuracy'])
-        for name, ch in d['checks'].items(): add('checks', name, 'passed', float(ch['passed']))
-        df = pd.DataFrame(rows, columns=['part', 'metric', 'setting', 'value', 'lower', 'upper'])
-        if d['suspicious']: df.loc[df.part == 'adversarial', 'flag'] = 'suspect: ' + ', '.join(d['suspicious'])   # not a robust accuracy until the checks pass
-        return df
-
     def per_class(self) -> pd.DataFrame:
         "Precision, recall, F1 and support per class."
         return pd.DataFrame(self.data['clean']['per_class'], index=pd.Index(self.classes, name='class'))
 
-    def headline(self) -> dict:
-        "The numbers for `metrics.json`: clean_acc, at_chance (the model is no better than guessing), topk, macro_f1, ece, nll, brier, <attack>_acc@eps (apgd_acc@, pgd_acc@, fgsm_acc@, autoattack_acc@), suspicious (the failed masking checks: while it is not empty no robust accuracy is to be trusted), mean_corruption_acc, mce (or corruption_error), shift_acc@name; each accuracy `k` with its 95% interval as `k_ci`."
-        d = self.data
-        h = {'clean_acc': d['clean']['accuracy'], 'clean_acc_ci': d['clean']['accuracy_ci'],
-             f"top{d['clean']['top_k']}_acc": d['clean']['top_k_accuracy'], 'macro_f1': d['clean']['macro']['f1'],
-             'ece': d['calibration']['ece'], 'nll': d['calibration']['nll'], 'brier': d['calibration']['brier']}
-        h['at_chance'] = self.at_chance
-        pre = _PREFIX[d['meta']['attack']]
-        for e, a, ci in zip(d['adversarial']['eps'], d['adversarial']['accuracy'], d['adversarial']['accuracy_ci']):
-            if e > 0: h[f'{pre}@{e:g}'], h[f'{pre}@{e:g}_ci'] = a, ci   # eps 0 is clean_acc, recorded once
-        if d['corruptions']['names']: h['mean_corruption_acc'], h['mean_corruption_acc_ci'] = d['corruptions']['mean_accuracy'], d['corruptions']['mean_accuracy_ci']
-        if d.get('baseline'): h.update({k: d['baseline'][k] for k in _ce_keys(d['baseline'])})
-        for k, v in d['shifted'].items(): h[f'shift_acc@{k}'], h[f'shift_acc@{k}_ci'] = v['accuracy'], v['accuracy_ci']
-        if d['checks']: h['suspicious'] = d['suspicious']
-        return h
+# %% ../nbs/05_evaluate.ipynb #604c6022
+@patch
+def with_baseline(self:RobustnessReport, baseline, name:str='baseline') -> RobustnessReport:
+    "A copy of this report with corruption errors against `baseline` (a report or its JSON file): CE per corruption and their mean (mCE on the full grid)."
+    if not isinstance(baseline, RobustnessReport): baseline = RobustnessReport.from_json(baseline)
+    if not self.data['corruptions']['names']: raise ValueError("this report measured no corruptions, so it has no corruption errors")
+    ce = corruption_errors(self.data['corruptions'], self.data['clean']['accuracy'], baseline.data['corruptions'], baseline.data['clean']['accuracy'])
+    return RobustnessReport(json.loads(json.dumps({**self.data, 'baseline': {'name': name, **ce}})))
 
-    def with_baseline(self, baseline, name:str='baseline') -> RobustnessReport:
-        "A copy of this report with corruption errors against `baseline` (a report or its JSON file): CE per corruption and their mean (mCE on the full grid)."
-        if not isinstance(baseline, RobustnessReport): baseline = RobustnessReport.from_json(baseline)
-        if not self.data['corruptions']['names']: raise ValueError("this report measured no corruptions, so it has no corruption errors")
-        ce = corruption_errors(self.data['corruptions'], self.data['clean']['accuracy'], baseline.data['corruptions'], baseline.data['clean']['accuracy'])
-        return RobustnessReport(json.loads(json.dumps({**self.data, 'baseline': {'name': name, **ce}})))
+@patch
+def to_json(self:RobustnessReport, path, overwrite:bool=False) -> Path:
+    "Write the report as JSON (atomically); an existing file is kept unless `overwrite`."
+    path = Path(path)
+    if path.exists() and not overwrite: raise FileExistsError(f"{path} exists; pass overwrite=True to replace it")
+    return atomic_write(path, json.dumps(self.data, indent=1, allow_nan=False))
 
-    def to_json(self, path, overwrite:bool=False) -> Path:
-        "Write the report as JSON (atomically); an existing file is kept unless `overwrite`."
-        path = Path(path)
-        if path.exists() and not overwrite: raise FileExistsError(f"{path} exists; pass overwrite=True to replace it")
-        return atomic_write(path, json.dumps(self.data, indent=1, allow_nan=False))
-
-    @classmethod
-    def from_json(cls, path) -> RobustnessReport:
-        "Read a report written by `to_json`."
-        path = Path(path)
-        if not path.is_file(): raise FileNotFoundError(f"no report at {path}")
-        data = json.loads(path.read_text())
-        if not isinstance(data, dict) or 'version' not in data or 'meta' not in data:
-            raise ValueError(f"{path} is not a RobustnessReport JSON file")
-        if data['version'] != cls.VERSION:
-            raise ValueError(f"{path} is a RobustnessReport of version {data['version']}, written by another sftnb; this one reads version {cls.VERSION} "
-                             "(it has per-image results and intervals): run robustness_report again")
-        return cls(data)
+@patch(cls_method=True)
+def from_json(cls:RobustnessReport, path) -> RobustnessReport:
+    "Read a report written by `to_json`."
+    path = Path(path)
+    if not path.is_file(): raise FileNotFoundError(f"no report at {path}")
+    data = json.loads(path.read_text())
+    if not isinstance(data, dict) or 'version' not in data or 'meta' not in data:
+        raise ValueError(f"{path} is not a RobustnessReport JSON file")
+    if data['version'] != cls.VERSION:
+        raise ValueError(f"{path} is a RobustnessReport of version {data['version']}, written by another sftnb; this one reads version {cls.VERSION} "
+                         "(it has per-image results and intervals): run robustness_report again")
+    return cls(data)
 
 # %% ../nbs/05_evaluate.ipynb #0d73a55b
 def _reliability(ax, cal, title='reliability'):
@@ -410,35 +352,23 @@ def clean_part(model, # Returns logits (batch, classes)
     return {'clean': clean, 'calibration': calibration_metrics(logits.softmax(1).numpy(), y.numpy(), n_bins)}
 
 # %% ../nbs/05_evaluate.ipynb #f8b3d906
-def apgd_ce_t(model, x, y, eps, steps=100, **kw):
-    "AutoAttack's white-box pair: APGD-CE, then APGD-T on the points it left; an image is robust only if it survives both."
-    return apgd(model, apgd(model, x, y, eps, 'ce', steps, **kw), y, eps, 'dlr-t', steps, **kw)
-
-def autoattack(model, x, y, eps, steps=100, queries=5000, **kw):
-    "AutoAttack, standard version (Croce & Hein 2020): APGD-CE, APGD-T, FAB-T, Square; each attack runs on the points the previous ones left."
-    xa = apgd_ce_t(model, x, y, eps, steps, **kw)
-    return square(model, fab(model, xa, y, eps, steps, **kw), y, eps, queries, **kw)
-
-_ATTACKS = {'pgd': pgd, 'fgsm': fgsm, 'apgd': apgd_ce_t, 'autoattack': autoattack}
-_STEPS = {'pgd': 20, 'fgsm': 1, 'apgd': 100, 'autoattack': 100}   # default steps of each attack
-
 def adversarial_part(model, # Returns logits (batch, classes)
                      items:EvalItems, # The images
                      n_classes:int, # Number of classes
                      eps=(0, 0.03, 0.05, 0.1), # Attack radii in pixel units (0: clean)
-                     attack:str='pgd', # 'pgd' (one random start, step eps/4), 'fgsm', 'apgd' (APGD-CE + APGD-T) or 'autoattack'
-                     steps:int=None, # Attack iterations; default 20 for 'pgd', 100 for 'apgd'
+                     attack:str='pgd', # A name of `ATTACKS`: 'pgd' (one random start, step eps/4), 'fgsm', 'apgd' (APGD-CE + APGD-T), 'autoattack', 'square' or one you registered
+                     steps:int=None, # Attack iterations; default the attack's (`ATTACKS[attack].steps`: 20 for 'pgd', 100 for 'apgd')
                      norm:str='linf', # 'linf' or 'l2'
                      norm_kw:dict=None, # `mean=`/`std=` of the images' normalization (`norm_kwargs(dl)`)
                      attack_kw:dict=None, # Extra arguments of the attack (e.g. `{'queries': 1000}` for 'autoattack', `{'restarts': 5}` for 'pgd')
                      tick=_noop, # Called with a label before each radius
                     ) -> dict:
     "{'adversarial': {'eps', 'accuracy', 'accuracy_ci', 'correct'}}: accuracy on adversarial examples of every image, one radius at a time."
-    kw = dict(norm=norm, **(norm_kw or {}), **({'steps': steps or _STEPS[attack]} if attack != 'fgsm' else {}), **(attack_kw or {}))
+    atk, kw = ATTACKS[attack], dict(norm=norm, **(norm_kw or {}), **(attack_kw or {}))
     res = []
     for e in eps:
         tick(f'{attack} eps={e:g}')
-        z, t = _predict(model, ((_ATTACKS[attack](model, x, y, e, **kw), y) for x, y in items.batches()), n_classes)
+        z, t = _predict(model, ((atk(model, x, y, e, steps, **kw), y) for x, y in items.batches()), n_classes)
         res.append(_scored(z, t))
     return {'adversarial': {'eps': list(eps), **{k: [r[k] for r in res] for k in ('accuracy', 'accuracy_ci', 'correct')}}}
 
@@ -468,7 +398,8 @@ def _noise_acc(model, items, e, norm, norm_kw, n_classes) -> float:
 
 def _overclaim(model, items, n_classes, e, acc, alive, attack, norm, norm_kw) -> dict:
     "Does the report's accuracy `acc` at radius `e` (its attack left the images `alive`) overclaim against APGD-CE + APGD-T? For an APGD-grade report: how much PGD-20 would."
-    if attack in ('apgd', 'autoattack'):   # the headline is APGD-grade: measure what PGD-20 would have claimed, on every image
+    strong_headline = ATTACKS[attack].strong
+    if strong_headline:   # the headline is APGD-grade: measure what PGD-20 would have claimed, on every image
         weak = _scored(*_predict(model, ((pgd(model, x, y, e, alpha=e / 4, steps=20, norm=norm, **(norm_kw or {})), y) for x, y in items.batches()), n_classes))['correct']
         pgd_acc, strong = float(_unbits(weak).mean()), _unbits(''.join('1' if a else '0' for a in alive))   # APGD's own survivors
     else:   # the headline is PGD's (or FGSM's): APGD-CE + APGD-T on the images it left
@@ -479,8 +410,8 @@ def _overclaim(model, items, n_classes, e, acc, alive, attack, norm, norm_kw) ->
         pgd_acc = acc
     apgd_acc = float(strong.mean())
     lo, hi = wilson_interval(int(strong.sum()), len(strong))
-    headline_is_pgd = attack not in ('apgd', 'autoattack')   # an APGD-grade headline cannot overclaim against APGD: PGD's gap is recorded, for the monitors that use it
-    return {'passed': not headline_is_pgd or pgd_acc - apgd_acc <= (hi - lo) / 2, 'eps': e, 'pgd_accuracy': pgd_acc, 'apgd_accuracy': apgd_acc,
+    # an APGD-grade headline cannot overclaim against APGD: PGD's gap is recorded, for the monitors that use it
+    return {'passed': strong_headline or pgd_acc - apgd_acc <= (hi - lo) / 2, 'eps': e, 'pgd_accuracy': pgd_acc, 'apgd_accuracy': apgd_acc,
             'half_width': (hi - lo) / 2, 'pgd_overclaims': pgd_acc - apgd_acc > (hi - lo) / 2}
 
 def masking_part(model, # Returns logits (batch, classes)
@@ -495,25 +426,24 @@ def masking_part(model, # Returns logits (batch, classes)
                 ) -> dict:
     "{'checks': {name: {'passed', ...figures}}, 'suspicious': [names of failed checks]}: the gradient-masking checks of Carlini et al. (2019), and whether PGD overclaims against APGD."
     eps, acc, n = adversarial['eps'], adversarial['accuracy'], len(items)
-    steps = steps or _STEPS[attack]
+    steps = steps or ATTACKS[attack].steps
     top = max([e for e in eps if e > 0], default=None)
     alive = _unbits(adversarial['correct'][eps.index(top)]) == 1 if top is not None else np.ones(n, bool)
     def run(e, s, name=attack, early_stop=False):
         "Per-image survival of attack `name` at radius `e` with `s` steps; only images that survived the largest radius are attacked again (the others are broken already)."
-        atk, kw = (pgd, {'alpha': e}) if name == 'fgsm' and s > 1 else (_ATTACKS['apgd' if name == 'autoattack' else name], {})  # AutoAttack: its white-box part
-        if name != 'fgsm' or s > 1: kw['steps'] = s
-        if early_stop: kw['early_stop'] = True   # PGD only: each image stops once it is misclassified
+        atk = ATTACKS[ATTACKS[name].recheck or name]   # AutoAttack: its white-box part
+        kw = {'early_stop': True} if early_stop else {}   # PGD only: each image stops once it is misclassified
         ok = np.zeros(n)
         if alive.any():
             sub = items.subset(alive)
-            ok[alive] = _unbits(_scored(*_predict(model, ((atk(model, x, y, e, norm=norm, **(norm_kw or {}), **kw), y) for x, y in sub.batches()), n_classes))['correct'])
+            ok[alive] = _unbits(_scored(*_predict(model, ((atk(model, x, y, e, s, norm=norm, **(norm_kw or {}), **kw), y) for x, y in sub.batches()), n_classes))['correct'])
         return ok
     order = np.argsort(eps)
     rises = [float(acc[b] - acc[a]) for a, b in zip(order[:-1], order[1:])]
     checks = {'monotone': {'passed': all(r * n <= _slack(n) for r in rises), 'largest_rise': max(rises, default=0.)}}
     if large_eps is None: large_eps = 0.5 if norm == 'linf' else 0.5 * float(np.sqrt(next(items.batches())[0][0].numel()))
     tick(f'{attack} eps={large_eps:g}')
-    big_attack, big_steps = ('pgd', 20) if attack in ('apgd', 'autoattack') else (attack, steps)   # PGD-20 suffices where nothing should survive
+    big_attack, big_steps = ('pgd', 20) if ATTACKS[attack].strong else (attack, steps)   # PGD-20 suffices where nothing should survive
     big = float(run(large_eps, big_steps, big_attack, early_stop=big_attack == 'pgd').mean())   # an image broken once stays broken: stop there
     checks['large_eps'] = {'passed': big < 0.1, 'eps': large_eps, 'accuracy': big}
     if top is not None:
@@ -566,6 +496,142 @@ def shift_part(model, # Returns logits (batch, classes)
         out[name] = {**_scored(z, t), 'n': len(t)}
     return {'shifted': out}
 
+# %% ../nbs/05_evaluate.ipynb #5fe50cca
+SECTIONS = {}   # data key -> ReportSection subclass, in the order summary() and headline() list them
+
+class ReportSection:
+    "A part of a robustness report in one place: `measure` computes its data; `rows`, `headline` and `per_image` read it back from report data. A subclass with a `key` registers itself in `SECTIONS`."
+    key, ticks = None, 1   # its key in the report's data; progress-bar steps of its measurement
+    def __init_subclass__(cls, **kw):
+        super().__init_subclass__(**kw)
+        if cls.__dict__.get('key'): SECTIONS[cls.key] = cls
+    def measure(self, model, items:EvalItems, n_classes:int, data:dict, tick=_noop) -> dict:
+        "{`key`: this section's data} measured on `items` (`data`: the sections measured before it; `tick(label)` before each measurement)."
+        raise NotImplementedError
+    @classmethod
+    def rows(cls, d:dict) -> list:
+        "Its lines of the summary: (part, metric, setting, value) or (..., value, (lower, upper)); an accuracy without an interval gets one from `per_image`."
+        return []
+    @classmethod
+    def headline(cls, d:dict) -> dict: return {}
+    @classmethod
+    def per_image(cls, d:dict) -> dict:
+        "(part, metric, setting) -> one value per image (0/1, or the share of settings an image survived)."
+        return {}
+
+def _per_image(d:dict) -> dict:
+    "(part, metric, setting) -> one value per image for every accuracy of every registered section in report data `d`."
+    return {k: v for cls in SECTIONS.values() if cls.key in d for k, v in cls.per_image(d).items()}
+
+# %% ../nbs/05_evaluate.ipynb #fb795fc4
+class CleanSection(ReportSection):
+    "Clean quality and calibration (`clean_part`), from one pass."
+    key = 'clean'
+    def __init__(self, top_k:int=5, n_bins:int=15): self.top_k, self.n_bins = top_k, n_bins
+    def measure(self, model, items, n_classes, data, tick=_noop): return clean_part(model, items, n_classes, self.top_k, self.n_bins, tick)
+    @classmethod
+    def rows(cls, d):
+        c, classes = d['clean'], d['meta']['classes']
+        return ([('clean', 'accuracy', '', c['accuracy']), ('clean', f"top{c['top_k']}_accuracy", '', c['top_k_accuracy'], c['top_k_accuracy_ci'])]
+                + [('clean', f'{avg}_{k}', '', c[avg][k]) for avg in ('macro', 'weighted') for k in ('precision', 'recall', 'f1')]
+                + [('clean', 'f1', f'class={cls_}', f1) for cls_, f1 in zip(classes, c['per_class']['f1'])]
+                + [('calibration', k, '', d['calibration'][k]) for k in ('ece', 'max_calibration_error', 'nll', 'brier')])
+    @classmethod
+    def headline(cls, d):
+        c = d['clean']
+        return {'clean_acc': c['accuracy'], 'clean_acc_ci': c['accuracy_ci'], f"top{c['top_k']}_acc": c['top_k_accuracy'], 'macro_f1': c['macro']['f1'],
+                'ece': d['calibration']['ece'], 'nll': d['calibration']['nll'], 'brier': d['calibration']['brier'], 'at_chance': RobustnessReport(d).at_chance}
+    @classmethod
+    def per_image(cls, d): return {('clean', 'accuracy', ''): _unbits(d['clean']['correct'])}
+
+class AdversarialSection(ReportSection):
+    "Accuracy under an attack of `ATTACKS` at each radius (`adversarial_part`); its headline key names the attack."
+    key = 'adversarial'
+    def __init__(self, eps, attack, steps, norm='linf', norm_kw=None, attack_kw=None):
+        self.eps, self.attack, self.steps, self.norm, self.norm_kw, self.attack_kw, self.ticks = eps, attack, steps, norm, norm_kw, attack_kw, len(eps)
+    def measure(self, model, items, n_classes, data, tick=_noop):
+        return adversarial_part(model, items, n_classes, self.eps, self.attack, self.steps, self.norm, self.norm_kw, self.attack_kw, tick)
+    @classmethod
+    def rows(cls, d): return [('adversarial', 'accuracy', f'eps={e:g}', a) for e, a in zip(d['adversarial']['eps'], d['adversarial']['accuracy'])]
+    @classmethod
+    def headline(cls, d):
+        adv, pre = d['adversarial'], f"{d['meta']['attack']}_acc"   # `Attack.prefix`, also for an attack this session has not registered
+        return {k: v for e, a, ci in zip(adv['eps'], adv['accuracy'], adv['accuracy_ci']) if e > 0 for k, v in ((f'{pre}@{e:g}', a), (f'{pre}@{e:g}_ci', ci))}   # eps 0 is clean_acc
+    @classmethod
+    def per_image(cls, d): return {('adversarial', 'accuracy', f'eps={e:g}'): _unbits(s) for e, s in zip(d['adversarial']['eps'], d['adversarial']['correct'])}
+
+# %% ../nbs/05_evaluate.ipynb #41d54463
+class CorruptionSection(ReportSection):
+    "Accuracy under each corruption x severity (`corruption_part`), and the corruption errors against a baseline when the report has one."
+    key = 'corruptions'
+    def __init__(self, names, severities, seed=0): self.names, self.severities, self.seed, self.ticks = names, severities, seed, len(names) * len(severities)
+    def measure(self, model, items, n_classes, data, tick=_noop): return corruption_part(model, items, n_classes, self.names, self.severities, self.seed, tick)
+    @classmethod
+    def rows(cls, d):
+        cr, b = d['corruptions'], d.get('baseline')
+        rows = [r for i, name in enumerate(cr['names']) for r in
+                [('corruption', 'accuracy', f'{name}/{s}', a) for s, a in zip(cr['severities'], cr['accuracy'][i])] + [('corruption', 'mean_accuracy', name, float(np.mean(cr['accuracy'][i])))]]
+        if cr['names']: rows.append(('corruption', 'mean_accuracy', 'all', cr['mean_accuracy'], cr['mean_accuracy_ci']))
+        if b: rows += [r for name in cr['names'] for r in (('corruption', 'ce', name, b['ce'][name]), ('corruption', 'relative_ce', name, b['relative_ce'][name]))] + [('corruption', k, '', b[k]) for k in _ce_keys(b)]
+        return rows
+    @classmethod
+    def headline(cls, d):
+        cr, b = d['corruptions'], d.get('baseline')
+        return ({'mean_corruption_acc': cr['mean_accuracy'], 'mean_corruption_acc_ci': cr['mean_accuracy_ci']} if cr['names'] else {}) | ({k: b[k] for k in _ce_keys(b)} if b else {})
+    @classmethod
+    def per_image(cls, d):
+        cr, out = d['corruptions'], {}
+        for name, row in zip(cr['names'], cr['correct']):
+            cells = [_unbits(s) for s in row]
+            out.update({('corruption', 'accuracy', f'{name}/{sev}'): c for sev, c in zip(cr['severities'], cells)})
+            out[('corruption', 'mean_accuracy', name)] = np.mean(cells, 0)
+        if cr['names']: out[('corruption', 'mean_accuracy', 'all')] = np.mean([_unbits(s) for row in cr['correct'] for s in row], 0)
+        return out
+
+class ShiftSection(ReportSection):
+    "Accuracy on each extra DataLoader (`shift_part`)."
+    key = 'shifted'
+    def __init__(self, shifted): self.shifted, self.ticks = shifted, len(shifted or {})
+    def measure(self, model, items, n_classes, data, tick=_noop): return shift_part(model, self.shifted, n_classes, tick)
+    @classmethod
+    def rows(cls, d): return [('shifted', 'accuracy', name, s['accuracy']) for name, s in d['shifted'].items()]
+    @classmethod
+    def headline(cls, d): return {k: v for name, s in d['shifted'].items() for k, v in ((f'shift_acc@{name}', s['accuracy']), (f'shift_acc@{name}_ci', s['accuracy_ci']))}
+    @classmethod
+    def per_image(cls, d): return {('shifted', 'accuracy', name): _unbits(s['correct']) for name, s in d['shifted'].items()}
+
+class MaskingSection(ReportSection):
+    "The gradient-masking checks (`masking_part`) of the adversarial section measured before it; `checks=False` records none. Last in the summary."
+    key = 'checks'
+    def __init__(self, attack, steps, norm='linf', norm_kw=None, checks:bool=True): self.attack, self.steps, self.norm, self.norm_kw, self.ticks = attack, steps, norm, norm_kw, 5 * checks
+    def measure(self, model, items, n_classes, data, tick=_noop):
+        if not self.ticks: return {'checks': {}, 'suspicious': []}
+        return masking_part(model, items, n_classes, data['adversarial'], self.attack, self.steps, self.norm, self.norm_kw, tick=tick)
+    @classmethod
+    def rows(cls, d): return [('checks', name, 'passed', float(ch['passed'])) for name, ch in d['checks'].items()]
+    @classmethod
+    def headline(cls, d): return {'suspicious': d['suspicious']} if d['checks'] else {}
+
+# %% ../nbs/05_evaluate.ipynb #e8ee4fd0
+@patch
+def summary(self:RobustnessReport) -> pd.DataFrame:
+    "One row per metric of every section: part, metric, setting ('' when none), value, and for accuracies their 95% interval (lower, upper)."
+    d, rows, per = self.data, [], _per_image(self.data)
+    for cls in SECTIONS.values():
+        if cls.key not in d: continue
+        for part, metric, setting, value, *ci in cls.rows(d):
+            key, ci = (part, metric, setting), (ci[0] if ci else None)
+            if ci is None and key in per: ci = _interval(key, per[key], d['meta']['seed'])
+            rows.append((*key, value, *(ci or (np.nan, np.nan))))
+    df = pd.DataFrame(rows, columns=['part', 'metric', 'setting', 'value', 'lower', 'upper'])
+    if d['suspicious']: df.loc[df.part == 'adversarial', 'flag'] = 'suspect: ' + ', '.join(d['suspicious'])   # not a robust accuracy until the checks pass
+    return df
+
+@patch
+def headline(self:RobustnessReport) -> dict:
+    "The numbers for `metrics.json`: clean_acc, at_chance (the model is no better than guessing), topk, macro_f1, ece, nll, brier, <attack>_acc@eps (apgd_acc@, pgd_acc@, fgsm_acc@, autoattack_acc@), mean_corruption_acc, mce (or corruption_error), shift_acc@name, suspicious (the failed masking checks: while it is not empty no robust accuracy is to be trusted), and those of any other section; each accuracy `k` with its 95% interval as `k_ci`."
+    return {k: v for cls in SECTIONS.values() if cls.key in self.data for k, v in cls.headline(self.data).items()}
+
 # %% ../nbs/05_evaluate.ipynb #571bde54
 def read_baseline(baseline, # A RobustnessReport, the path of its JSON file, or None
                   names:list, # The corruptions the new report will measure
@@ -578,14 +644,14 @@ def read_baseline(baseline, # A RobustnessReport, the path of its JSON file, or 
     _same_corruptions({'names': names, 'severities': severities}, baseline['corruptions'])
     return baseline
 
-def _model_and_dl(learn, dl):
-    "The model to evaluate and the DataLoader to evaluate it on (the test set if there is one, else the validation set)."
+def _model_and_dl(learn, dl, split:str='test', doing:str='evaluating'):
+    "The model and the DataLoader to use: `dl`, else the Learner's `split` ('test': the test set if there is one, else the validation set; 'valid')."
     model = learn if isinstance(learn, nn.Module) else learn.model   # a module with a `.model` attribute is still the model
     if dl is None:
-        if not hasattr(learn, 'dls'): raise ValueError("pass dl= when evaluating a bare model")
-        dl = getattr(learn.dls, 'test', None)
+        if not hasattr(learn, 'dls'): raise ValueError(f"pass dl= when {doing} a bare model")
+        dl = getattr(learn.dls, 'test', None) if split == 'test' else None
         if dl is None: dl = learn.dls.valid
-    if not (len(dl.dataset) if hasattr(dl, 'dataset') else 0): raise ValueError("the DataLoader to evaluate is empty (its dataset has no items)")
+    if not (len(dl.dataset) if hasattr(dl, 'dataset') else 0): raise ValueError(f"the DataLoader {dict(evaluating='to evaluate', calibrating='to calibrate on')[doing]} is empty (its dataset has no items)")
     return model, dl
 
 def _class_names(learn, dl, model, items) -> list:
@@ -626,8 +692,8 @@ def robustness_report(learn, # A Learner (or a bare model, with `dl` given) to e
                       dl=None, # A fastai TfmdDL of labelled images; default `learn.dls.test` if present, else `learn.dls.valid`
                       *,
                       eps=(0, 0.03, 0.05, 0.1), # Attack radii in pixel units (0: clean)
-                      attack:str='apgd', # 'apgd' (AutoAttack's APGD-CE + APGD-T: the default headline), 'autoattack' (+ FAB-T and Square: for a published claim), 'pgd' or 'fgsm' (cheap monitors)
-                      steps:int=None, # Attack iterations; default 20 for 'pgd' (alpha = eps/4, one random start), 100 for 'apgd'
+                      attack:str='apgd', # A name of `ATTACKS`: 'apgd' (AutoAttack's APGD-CE + APGD-T: the default headline), 'autoattack' (+ FAB-T and Square: for a published claim), 'pgd' or 'fgsm' (cheap monitors), 'square' (black-box), or one you registered
+                      steps:int=None, # Attack iterations; default the attack's: 20 for 'pgd' (alpha = eps/4, one random start), 100 for 'apgd'
                       checks:bool=True, # Run the gradient-masking checks (`masking_part`) when eps is given
                       attack_kw:dict=None, # Extra arguments of the attack, e.g. `{'queries': 1000}` (recorded in the report)
                       norm:str='linf', # 'linf' or 'l2'
@@ -641,18 +707,19 @@ def robustness_report(learn, # A Learner (or a bare model, with `dl` given) to e
                       n_bins:int=15, # Calibration bins
                       progress:bool=True, # Show a progress bar
                       outputs=None, # The model's class names in output order, when the data holds only some of them: labels are mapped onto these outputs, and every output stays in the attack
+                      sections=(), # More `ReportSection`s to measure, after the built-in ones
                      ) -> RobustnessReport:
     "Measure a classifier the way the robustness literature does: clean quality, calibration, adversarial, corruption and shift accuracy."
     t_start = time.perf_counter()
     eps, severities = _check_args(eps, attack, steps, severities, n_max)
-    steps = 1 if attack == 'fgsm' else steps or _STEPS[attack]
+    steps = steps or ATTACKS[attack].steps
     names = corruption_names(corruptions)
     baseline = read_baseline(baseline, names, severities)  # checked before the work, not after
+    for s in sections:
+        if not isinstance(s, ReportSection) or s.key in (None, 'clean', 'calibration', 'adversarial', 'checks', 'suspicious', 'corruptions', 'shifted', 'baseline', 'meta', 'version'):
+            raise ValueError(f"sections must be ReportSection instances with a key of their own (not one of the report's), got {s!r}")
     model, dl = _model_and_dl(learn, dl)
     device, norm_kw, n_total = next(model.parameters()).device, norm_kwargs(dl), len(dl.dataset)
-    parts = {'clean': partial(clean_part, top_k=top_k, n_bins=n_bins),
-             'adversarial': partial(adversarial_part, eps=eps, attack=attack, steps=steps, norm=norm, norm_kw=norm_kw, attack_kw=attack_kw),
-             'corruptions': partial(corruption_part, names=names, severities=severities, seed=seed)}
     data, timing = {}, {}
     with seeded(seed):
         t0 = time.perf_counter()
@@ -660,19 +727,15 @@ def robustness_report(learn, # A Learner (or a bare model, with `dl` given) to e
         items = EvalItems(dl, idxs.tolist(), device)
         classes = _class_names(learn, dl, model, items)
         if outputs is not None: classes, shifted = _map_labels(items, classes, outputs, shifted)
-        check = checks and any(e > 0 for e in eps)
-        ticks = _Ticks(1 + len(eps) + 5 * check + len(names) * len(severities) + len(shifted or {}), progress)
-        for key, part in parts.items():
-            data.update(part(model, items, len(classes), tick=ticks)); timing[key] = time.perf_counter() - t0; t0 = time.perf_counter()
-            if key == 'adversarial':
-                data.update(masking_part(model, items, len(classes), data['adversarial'], attack, steps, norm, norm_kw, tick=ticks) if check
-                            else {'checks': {}, 'suspicious': []})
-                timing['checks'] = time.perf_counter() - t0; t0 = time.perf_counter()
-        data.update(shift_part(model, shifted, len(classes), tick=ticks)); timing['shifted'] = time.perf_counter() - t0
+        plan = [CleanSection(top_k, n_bins), AdversarialSection(eps, attack, steps, norm, norm_kw, attack_kw),
+                MaskingSection(attack, steps, norm, norm_kw, checks=checks and any(e > 0 for e in eps)), CorruptionSection(names, severities, seed), ShiftSection(shifted), *sections]
+        ticks = _Ticks(sum(s.ticks for s in plan), progress)
+        for s in plan:   # in this order: the masking checks use the adversarial section, and the seeded random streams run through them all
+            data.update(s.measure(model, items, len(classes), data, tick=ticks)); timing[s.key] = time.perf_counter() - t0; t0 = time.perf_counter()
         ticks.close()
     timing['total'] = time.perf_counter() - t_start
     meta = {'n': len(idxs), 'n_total': n_total, **({'data_classes': _class_names(learn, dl, model, items)} if outputs is not None else {}), 'n_max': n_max, 'seed': seed, 'items': items.fingerprint, 'device': str(device), 'classes': classes,
-            'attack': attack, 'steps': steps, 'attack_kw': attack_kw or {}, 'norm': norm, 'alpha': {'fgsm': 'eps', 'pgd': 'eps/4', 'apgd': '2*eps, halved adaptively', 'autoattack': 'standard version'}[attack],
+            'attack': attack, 'steps': steps, 'attack_kw': attack_kw or {}, 'norm': norm, 'alpha': ATTACKS[attack].alpha,
             'normalized': bool(norm_kw), 'intervals': 'accuracy: Wilson 95%; mean over settings: percentile bootstrap over images (2000 resamples)',
             'created': datetime.datetime.now().astimezone().isoformat(timespec='seconds'), 'timing': timing}
     data = {'version': RobustnessReport.VERSION, 'meta': meta, **data, 'baseline': None}
@@ -743,7 +806,7 @@ def plot_reports(reports:dict, figsize=(13, 3.8)):
     axs[1].set(yticks=np.arange(len(names)) + 0.4 - w / 2, yticklabels=names, xlim=(0, 1), xlabel='mean accuracy over severities', title='corruptions')
     axs[1].invert_yaxis()
     keys = ['clean_acc', 'ece', 'mean_corruption_acc'] + sorted({k for r in reports.values() for k in r.headline()
-                                                                 if k.startswith(tuple(f'{p}@' for p in _PREFIX.values()) + ('shift_acc@',)) and not k.endswith('_ci')})
+                                                                 if '_acc@' in k and not k.endswith('_ci')})
     for j, (name, r) in enumerate(reports.items()):
         h = r.headline()
         v = np.array([h.get(k, np.nan) or np.nan for k in keys], float)
@@ -800,11 +863,7 @@ def calibrate(learn, # A Learner (or a bare model, with `dl` given)
               n_bins:int=15, # Calibration bins for the before/after metrics
              ) -> Calibration:
     "Fit temperature scaling (Guo et al. 2017) on held-out data; return the temperature, ECE/NLL/Brier before and after, and the calibrated model."
-    model = learn if isinstance(learn, nn.Module) else learn.model   # a module with a `.model` attribute is still the model
-    if dl is None:
-        if not hasattr(learn, 'dls'): raise ValueError("pass dl= when calibrating a bare model")
-        dl = learn.dls.valid
-    if not (len(dl.dataset) if hasattr(dl, 'dataset') else 0): raise ValueError("the DataLoader to calibrate on is empty (its dataset has no items)")
+    model, dl = _model_and_dl(learn, dl, split='valid', doing='calibrating')   # held-out data, never the test set the report measures
     items = EvalItems(dl, device=next(model.parameters()).device)
     logits, y = _predict(model, items.batches(), len(_class_names(learn, dl, model, items)))
     t = fit_temperature(logits, y)

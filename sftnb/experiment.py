@@ -13,8 +13,8 @@ from .core import atomic_write, json_safe, flatten_dict, check_range, check_int
 
 # %% auto #0
 __all__ = ['PRUNERS', 'new_run_dir', 'read_metrics', 'pid_alive', 'run_state', 'run_folder', 'record', 'notebook_params',
-           'param_range', 'param_words', 'check_params', 'RunFailed', 'TrialPruned', 'RunInterrupted', 'RunPruned',
-           'run', 'make_pruner', 'report', 'report_epochs']
+           'param_range', 'param_words', 'check_params', 'make_nb', 'RunFailed', 'TrialPruned', 'RunInterrupted',
+           'RunPruned', 'run', 'make_pruner', 'report', 'report_epochs']
 
 # %% ../nbs/06_experiment.ipynb #639bed44
 class _Claimed:
@@ -215,6 +215,23 @@ def check_params(nb, # The notebook
                 raise FileNotFoundError(f"parameter {k}={str(v)!r}: no such file or folder (from {Path(cwd or '.').absolute()}); {Path(nb).name} needs an existing path there")
         full[k] = v
     return full
+
+# %% ../nbs/06_experiment.ipynb #1b18866a
+def make_nb(path, # The .ipynb file to write (an existing one is kept unless `overwrite`)
+            *sources, # Code of the cells after the parameters cell, one cell each
+            params:str='out_dir = None', # Code of the `parameters` cell (what papermill replaces and `run` checks)
+            kernel:str='python3', # Name of the Jupyter kernel it runs with
+            overwrite:bool=False, # Replace an existing file
+           ) -> Path:
+    "Write a small parameterised experiment notebook (a `parameters` cell, then one code cell per source), for tests and examples of `run`, `sweep` and `tune`; returns its path."
+    import nbformat
+    from nbformat.v4 import new_notebook, new_code_cell
+    path = Path(path)
+    if path.exists() and not overwrite: raise FileExistsError(f"{path} exists; pass overwrite=True to replace it")
+    nb = new_notebook(cells=[new_code_cell(params, metadata={'tags': ['parameters']})] + [new_code_cell(s) for s in sources],
+                      metadata={'kernelspec': {'name': kernel, 'display_name': kernel, 'language': 'python'}})
+    nbformat.write(nb, path)
+    return path
 
 # %% ../nbs/06_experiment.ipynb #dd65e3d1
 class RunFailed(RuntimeError):

@@ -6,7 +6,7 @@ Docs: https://sftnb.github.io/sftnb/sweep.html.md"""
 
 # %% ../nbs/06b_sweep.ipynb #0025c14d
 from __future__ import annotations
-import hashlib, itertools, json, os, queue, random, re, socket, subprocess, threading
+import dataclasses, hashlib, itertools, json, os, queue, random, re, socket, subprocess, threading
 from pathlib import Path
 import numpy as np
 
@@ -230,7 +230,7 @@ def plot_sweep(df, # From `collect`
 
 # %% ../nbs/06b_sweep.ipynb #57b81b99
 _HEADLINE = re.compile(r'(clean_acc|valid_acc|mean_corruption_acc|corruption_error|mce|at_chance|suspicious|guard|'
-                       r'(valid_adv|apgd|pgd|fgsm|autoattack|adv)_acc@[^_]+)')
+                       r'\w+_acc@[^_]+)')   # <attack>_acc@eps for any attack of the registry, shift_acc@name
 
 def brief(df, # From `collect`
           metrics=None, # Metric columns to show; default the headline ones found
@@ -292,7 +292,7 @@ def objective_value(metrics:dict, # A run's metrics.json contents
     weights = _weights(flat, objective)
     missing = [k for k in weights if not isinstance(flat.get(k), (int, float)) or isinstance(flat.get(k), bool)]
     if missing: raise KeyError(f"objective {missing} not among the run's numeric metrics: {sorted(k for k, v in flat.items() if isinstance(v, (int, float)))[:20]}")
-    robust = [k for k in weights if re.search(r'(adv|pgd|fgsm|apgd|autoattack)_acc@', k)]
+    robust = [k for k in weights if '_acc@' in k and not k.startswith('shift_acc@')]   # <attack>_acc@eps, any registered attack
     if robust and metrics.get('suspicious'):   # a robust accuracy that failed the gradient-masking checks is not one: never rank by it
         raise ValueError(f"objective {robust} is a robust accuracy, but this run's report failed the gradient-masking checks {metrics['suspicious']}: its robust figures are suspect, so the run is not ranked")
     return float(sum(w * flat[k] for k, w in weights.items()))
@@ -325,26 +325,33 @@ def _sampler(spec, seed):
     if name not in SAMPLERS: raise ValueError(f"sampler must be one of {SAMPLERS} (or a dict with 'name'), got {name!r}")
     return (optuna.samplers.TPESampler if name == 'tpe' else optuna.samplers.RandomSampler)(**{'seed': seed, **spec})
 
-def _tune_worker(study, dists, nb, shared, out, objective, n_trials, lock, stop, env, trial_env, kernel_name, timeout, allow_unknown, bar):
-    "Ask, run, tell until the study holds `n_trials` counted trials (or `stop` is set)."
+@dataclasses.dataclass
+class _Search:
+    "What every worker thread of one `tune` call shares: the study and its space, the notebook and its fixed parameters, and how to run a trial."
+    study:object; dists:dict; nb:Path; shared:dict; out:Path; objective:object; n_trials:int
+    lock:object; stop:object; trial_env:dict; kernel_name:str; timeout:float; allow_unknown:bool; bar:object
+
+def _tune_worker(s:_Search, env:dict):
+    "Ask, run, tell until the study holds `s.n_trials` counted trials (or `s.stop` is set); `env`: this worker's environment (its threads)."
+    study, out, lock = s.study, s.out, s.lock
     from optuna.trial import TrialState
     while True:
         with lock:
-            if stop.is_set() or _counted(study) >= n_trials: return
-            t = study.ask(dists)
+            if s.stop.is_set() or _counted(study) >= s.n_trials: return
+            t = study.ask(s.dists)
             d = out/f'trial-{t.number:04d}'
             for k, v in dict(host=socket.gethostname(), pid=os.getpid(), run=d.name).items(): t.set_user_attr(k, v)
-        e = {**env, 'SFTNB_TRIAL': json.dumps({**trial_env, 'trial_id': t._trial_id})}
+        e = {**env, 'SFTNB_TRIAL': json.dumps({**s.trial_env, 'trial_id': t._trial_id})}
         try:
-            run(nb, {**shared, **t.params}, out=d, kernel_name=kernel_name, progress=False, allow_unknown=allow_unknown, env=e, execution_timeout=timeout)
-            value, state = objective_value(read_metrics(d), objective), TrialState.COMPLETE
+            run(s.nb, {**s.shared, **t.params}, out=d, kernel_name=s.kernel_name, progress=False, allow_unknown=s.allow_unknown, env=e, execution_timeout=s.timeout)
+            value, state = objective_value(read_metrics(d), s.objective), TrialState.COMPLETE
         except RunPruned: value, state = None, TrialState.PRUNED
         except Exception as err:   # a failing trial does not stop the search; its folder says why
             value, state = None, TrialState.FAIL
             t.set_user_attr('error', f"{type(err).__name__}: {err}"[:500])
         if state == TrialState.COMPLETE: study.tell(t, value)
         else: study.tell(t, state=state)
-        bar.update(1)
+        s.bar.update(1)
 
 def tune(nb, # The experiment notebook
          space, # Search space: dict or YAML file (see `read_space`)
@@ -394,8 +401,8 @@ def tune(nb, # The experiment notebook
     envs, lock, stop = _run_envs(workers, workers), threading.Lock(), threading.Event()
     trial_env = {'storage': storage, 'study': study_name, 'pruner': pruner}
     bar = tqdm(total=todo, desc='tune', unit='trial', disable=not progress)
-    args = (study, dists, nb, shared, out, objective, n_trials, lock, stop)
-    threads = [threading.Thread(target=_tune_worker, args=(*args, envs[w], trial_env, kernel_name, timeout, allow_unknown, bar)) for w in range(workers)]
+    search = _Search(study, dists, nb, shared, out, objective, n_trials, lock, stop, trial_env, kernel_name, timeout, allow_unknown, bar)
+    threads = [threading.Thread(target=_tune_worker, args=(search, envs[w])) for w in range(workers)]
     for th in threads: th.start()
     try:
         for th in threads: th.join()

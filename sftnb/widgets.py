@@ -12,7 +12,7 @@ from PIL import Image
 
 from .data import image_items, norm_kwargs
 from .augment import PRESETS, CORRUPTIONS, aug_preset, as_rgb_array, corrupt, mosaic
-from .adversarial import PixelSpace, fgsm, pgd, eval_mode
+from .adversarial import PixelSpace, ATTACKS, eval_mode
 from .explain import SALIENCY_METHODS, explain_batch
 
 # %% auto #0
@@ -94,7 +94,7 @@ def adversarial_explorer(learn, # A trained Learner
     kw = norm_kwargs(learn.dls)
     space, vocab = PixelSpace(X, **kw), list(getattr(learn.dls, 'vocab', range(1000)))
     idx = W.IntSlider(value=0, min=0, max=len(X) - 1, description='image')
-    attack = W.Dropdown(options=['fgsm', 'pgd'], value='pgd', description='attack')
+    attack = W.Dropdown(options=list(ATTACKS), value='pgd', description='attack')   # every registered attack, with its default steps
     eps = W.FloatSlider(value=min(0.1, eps_max), min=0.0, max=eps_max, step=0.01, description='eps')
     view, table = W.Image(format='png'), W.HTML()
     def to_img(p): return (p.clamp(0, 1).permute(1, 2, 0).cpu().numpy() * 255).round().astype(np.uint8)
@@ -104,8 +104,7 @@ def adversarial_explorer(learn, # A trained Learner
         return ', '.join(f'{vocab[j]} {p:.2f}' for p, j in zip(v.tolist(), i.tolist()))
     def update(*_):
         x, y = X[idx.value:idx.value + 1], Y[idx.value:idx.value + 1]
-        fn = fgsm if attack.value == 'fgsm' else pgd
-        xa = fn(learn.model, x, y, eps.value, **kw)
+        xa = ATTACKS[attack.value](learn.model, x, y, eps.value, **kw)
         p, pa = space.to_pixel(x)[0], space.to_pixel(xa)[0]
         d = pa - p
         amp = (d / (2 * max(float(d.abs().max()), 1e-8)) + 0.5) if eps.value > 0 else torch.full_like(d, 0.5)

@@ -21,12 +21,8 @@ SCRIPT = textwrap.dedent('''
     dls = image_dls(digits_folder(), classes=TARGET_CLASSES, test='test', num_workers=0)
     learn = sft_learner(dls, 'digits_cnn')
     robustness_report(learn, eps=(0, 0.1), attack='pgd', steps=2, corruptions='fog', n_max=16, progress=True)
-    import nbformat
-    from nbformat.v4 import new_notebook, new_code_cell
-    nb = new_notebook(cells=[new_code_cell('x = 1.0\\nout_dir = None', metadata={'tags': ['parameters']}),
-                             new_code_cell("from sftnb.experiment import run_folder, record\\nrun_folder(out_dir)\\nrecord(valid_acc=-(x - 2) ** 2, status='finished')")],
-                       metadata={'kernelspec': {'name': 'python3', 'display_name': 'python3', 'language': 'python'}})
-    nbformat.write(nb, out/'toy.ipynb')
+    from sftnb.experiment import make_nb
+    make_nb(out/'toy.ipynb', "from sftnb.experiment import run_folder, record\\nrun_folder(out_dir)\\nrecord(valid_acc=-(x - 2) ** 2, status='finished')", params='x = 1.0\\nout_dir = None')
     from sftnb.sweep import sweep, tune
     sweep(out/'toy.ipynb', {'x': [1.0, 2.0]}, out/'sweep', progress=True)
     tune(out/'toy.ipynb', {'x': {'low': 0.0, 'high': 4.0}}, out/'tune', n_trials=2, objective='valid_acc', progress=True)

@@ -2,7 +2,7 @@
 import json, subprocess
 import numpy as np, nbformat, pytest
 from sftnb.evaluate import RobustnessReport
-from nbformat.v4 import new_notebook, new_code_cell
+from sftnb.experiment import make_nb
 from conftest import TUTORIAL
 
 def sh(*cmd, cwd=None, timeout=600):
@@ -168,13 +168,7 @@ def test_mismatched_baseline_is_refused_before_training(sftnb_bin, default_run, 
     assert not any('sft_learner(dls' in c.source for c in nb.cells if c.cell_type == 'code' and c.get('execution_count'))  # stopped before training
 
 def _failing_notebook(path):
-    nb = new_notebook(cells=[new_code_cell("n = 3\nout_dir = None", metadata={'tags': ['parameters']}),
-                             new_code_cell("print('before the failure')"),
-                             new_code_cell("raise RuntimeError(f'planted failure n={n}')"),
-                             new_code_cell("print('never reached')")])
-    nb.metadata['kernelspec'] = {'name': 'python3', 'display_name': 'python3', 'language': 'python'}
-    nbformat.write(nb, path)
-    return path
+    return make_nb(path, "print('before the failure')", "raise RuntimeError(f'planted failure n={n}')", "print('never reached')", params="n = 3\nout_dir = None")
 
 def test_failing_notebook_exits_nonzero_and_keeps_partial(sftnb_bin, tmp_path):
     nb = _failing_notebook(tmp_path/'fails.ipynb')
@@ -194,9 +188,7 @@ def test_ctrl_c_is_one_line_and_marks_the_run_interrupted(sftnb_bin, tmp_path):
     import os, signal, time
     started = tmp_path/'started'
     nb = tmp_path/'sleep.ipynb'
-    nbformat.write(new_notebook(cells=[new_code_cell('out_dir = None', metadata={'tags': ['parameters']}),
-                                       new_code_cell(f"from sftnb.experiment import run_folder\nrun_folder(out_dir)\nimport time, pathlib\npathlib.Path({str(started)!r}).write_text('x')\ntime.sleep(120)")],
-                               metadata={'kernelspec': {'name': 'python3', 'display_name': 'python3', 'language': 'python'}}), nb)
+    make_nb(nb, f"from sftnb.experiment import run_folder\nrun_folder(out_dir)\nimport time, pathlib\npathlib.Path({str(started)!r}).write_text('x')\ntime.sleep(120)")
     # a terminal's child gets SIGINT's default action; a pytest-xdist worker ignores SIGINT, and children inherit that: restore it
     p = subprocess.Popen([str(sftnb_bin), 'run', str(nb), '--out', str(tmp_path/'out'), '--no-progress'], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                          text=True, start_new_session=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
@@ -225,8 +217,7 @@ learn = Learner(DataLoaders.from_dsets(TensorDataset(x, y), TensorDataset(x, y),
 learn.fit(3, 0.1)
 record(status='finished')"""
     nb = tmp_path/'fit.ipynb'
-    nbformat.write(new_notebook(cells=[new_code_cell('out_dir = None', metadata={'tags': ['parameters']}), new_code_cell(src)],
-                                metadata={'kernelspec': {'name': 'python3', 'display_name': 'python3', 'language': 'python'}}), nb)
+    make_nb(nb, src)
     r = sh(sftnb_bin, 'run', nb, '--out', tmp_path/'out')
     assert r.returncode == 0, r.stderr[-2000:]
     said = [l for l in (r.stdout + r.stderr).replace('\r', '\n').splitlines() if 'epoch ' in l and ': train_loss' in l]

@@ -1,18 +1,14 @@
 "Sweeps end to end (the tutorial sweep on 2 workers is in test_tutorials.py): failures kept, kill and resume, a Dask cluster, bad input refused early."
 import json, os, signal, subprocess, sys, time
 import nbformat, pytest
-from nbformat.v4 import new_notebook, new_code_cell
+from sftnb.experiment import make_nb
 from conftest import TUTORIAL
 
 def sh(*cmd, timeout=900, **kw):
     return subprocess.run([str(c) for c in cmd], capture_output=True, text=True, timeout=timeout, **kw)
 
 def tiny_nb(path, *sources, params="x = 1\nlr = 0.01\nout_dir = None"):
-    head = "from sftnb.experiment import run_folder, record\nrun_folder(out_dir)"
-    nb = new_notebook(cells=[new_code_cell(params, metadata={'tags': ['parameters']}), new_code_cell(head)] + [new_code_cell(s) for s in sources])
-    nb.metadata['kernelspec'] = {'name': 'python3', 'display_name': 'python3', 'language': 'python'}
-    nbformat.write(nb, path)
-    return path
+    return make_nb(path, "from sftnb.experiment import run_folder, record\nrun_folder(out_dir)", *sources, params=params)
 
 def test_failing_run_is_kept_and_reported(sftnb_bin, tmp_path):
     nb = tiny_nb(tmp_path/'flaky.ipynb', "if x == 2: raise RuntimeError('planted failure')", "record(y=x, status='finished')")
