@@ -15,7 +15,7 @@ The report's masking checks run only with `--checks` (they double APGD's cost); 
 by more than the half-width of APGD's interval) is computed from the two figures every run measures.
 Usage: python benchmarks/mnist.py [--methods pgd,trades,nfgsm,fgsm_rs] [--seeds 0] [--epochs 15] [--warmup 5] [--lr 1e-3]
        [--aa-n 100] [--checks] [--guard] [--reference SECONDS | --reference-passes N] [--shots 10,50,100 [--steps 720]]
-       [--out /tmp/mnist_bench.jsonl] [--table]
+       [--nfgsm-k K] [--out /tmp/mnist_bench.jsonl] [--table]
 `--shots` draws a learning curve: k training images per class (`image_dls(shots=k)`, stratified and seeded; validation and
 test splits untouched), each trained for `--steps` optimizer steps (the full recipe's 30 epochs x 24 batches = 720) with the
 warm-up the same share of training."""
@@ -54,11 +54,11 @@ def judge(learn, dls, aa_n, seed, checks=False):
         out['apgd_on_aa_subset'] = r2['adversarial']['accuracy'][0]
     return out
 
-def train_sftnb(dls, method, epochs, warmup, lr, guard, quick_valid=False):
+def train_sftnb(dls, method, epochs, warmup, lr, guard, quick_valid=False, nfgsm_k=None):
     learn = sft_learner(dls, 'mnist_cnn', metrics=accuracy)
     if quick_valid:   # learning-curve runs: hundreds of short epochs, whose validation metric nothing reads: validate on one batch
         learn.dls.loaders[1] = learn.dls.test_dl(learn.dls.valid.items.iloc[:64], with_labels=True)
-    learn.add_cb(AdversarialTraining(method, eps=EPS, warmup_epochs=warmup))
+    learn.add_cb(AdversarialTraining(method, eps=EPS, warmup_epochs=warmup, **({'k': nfgsm_k} if method == 'nfgsm' and nfgsm_k is not None else {})))
     if guard: learn.add_cb(OverfitGuard())
     learn.unfreeze()
     t0 = time.perf_counter()
@@ -99,7 +99,8 @@ def table(path):
         lo, hi = r['apgd_ci']
         over = f"{r['pgd20'] - r['apgd']:+.3f} ({'yes' if r['pgd20'] - r['apgd'] > (hi - lo) / 2 else 'no'})"
         checks = ', '.join(r['suspicious']) or 'none' if 'suspicious' in r and r.get('checks', r.get('overclaim') is None) else 'not run'
-        print(f"| {r['method']} | {r['seed']} | {r['epochs'] or '—'} ({r['warmup']:g}) | {r['lr']:g} | {f(r, 'clean')} | {f(r, 'pgd20')} | {f(r, 'apgd')} | {over} | "
+        name = r['method'] + (f" (k={r['nfgsm_k']:g})" if r.get('nfgsm_k') is not None else '')
+        print(f"| {name} | {r['seed']} | {r['epochs'] or '—'} ({r['warmup']:g}) | {r['lr']:g} | {f(r, 'clean')} | {f(r, 'pgd20')} | {f(r, 'apgd')} | {over} | "
               f"{f(r, 'aa')} ({r.get('aa_n', '—')}) | {r.get('apgd_on_aa_subset', float('nan')):.3f} | {checks} | {r['train_s']:.0f} |")
 
 if __name__ == '__main__':
@@ -113,6 +114,7 @@ if __name__ == '__main__':
     ap.add_argument('--shots', default='', help="few-shot learning curve: comma-separated k, training images per class (image_dls(shots=k)); '' for all 300")
     ap.add_argument('--steps', type=int, default=None, help="with --shots: train for this many optimizer steps (epochs and warm-up scaled to keep the recipe's shape); default --epochs")
     ap.add_argument('--save', default=None, help='keep each trained model here (sftnb.deploy.save_model: one folder per run), e.g. for benchmarks/autoattack_reference.py --model')
+    ap.add_argument('--nfgsm-k', type=float, default=None, help="N-FGSM's noise multiplier k (noise in [-k*eps, k*eps]); default the paper's 2")
     ap.add_argument('--out', default='/tmp/mnist_bench.jsonl'); ap.add_argument('--table', action='store_true')
     a = ap.parse_args()
     if a.table: table(a.out); raise SystemExit
@@ -125,7 +127,7 @@ if __name__ == '__main__':
             if method == 'madry_pgd40':   # equal time, or equal compute: passes / 41 epochs of batches
                 iters = round(a.reference_passes / 41 * len(dls.train)) if a.reference_passes else None
                 learn, secs, it = madry_pgd40(dls, float(a.reference or 'inf'), iters); extra = {'iterations': it, 'passes_per_image': a.reference_passes}
-            else: (learn, secs), extra = train_sftnb(dls, method, epochs, warmup, a.lr, a.guard, quick_valid=shots is not None), {}
+            else: (learn, secs), extra = train_sftnb(dls, method, epochs, warmup, a.lr, a.guard, quick_valid=shots is not None, nfgsm_k=a.nfgsm_k), ({'nfgsm_k': a.nfgsm_k} if method == 'nfgsm' and a.nfgsm_k is not None else {})
             if a.save and method != 'madry_pgd40':
                 from sftnb.deploy import save_model
                 save_model(learn, Path(a.save)/f"{method}-seed{seed}" + (f"-shots{shots}" if shots else ''))
