@@ -265,6 +265,7 @@ def with_baseline(self:RobustnessReport, baseline, name:str='baseline') -> Robus
     ce = corruption_errors(self.data['corruptions'], self.data['clean']['accuracy'], baseline.data['corruptions'], baseline.data['clean']['accuracy'])
     return RobustnessReport(json.loads(json.dumps({**self.data, 'baseline': {'name': name, **ce}})))
 
+# %% ../nbs/05_evaluate.ipynb #32e501f0
 @patch
 def to_json(self:RobustnessReport, path, overwrite:bool=False) -> Path:
     "Write the report as JSON (atomically); an existing file is kept unless `overwrite`."
@@ -272,6 +273,7 @@ def to_json(self:RobustnessReport, path, overwrite:bool=False) -> Path:
     if path.exists() and not overwrite: raise FileExistsError(f"{path} exists; pass overwrite=True to replace it")
     return atomic_write(path, json.dumps(self.data, indent=1, allow_nan=False))
 
+# %% ../nbs/05_evaluate.ipynb #99f1a612
 @patch(cls_method=True)
 def from_json(cls:RobustnessReport, path) -> RobustnessReport:
     "Read a report written by `to_json`."
@@ -627,6 +629,7 @@ def summary(self:RobustnessReport) -> pd.DataFrame:
     if d['suspicious']: df.loc[df.part == 'adversarial', 'flag'] = 'suspect: ' + ', '.join(d['suspicious'])   # not a robust accuracy until the checks pass
     return df
 
+# %% ../nbs/05_evaluate.ipynb #af1c5fd5
 @patch
 def headline(self:RobustnessReport) -> dict:
     "The numbers for `metrics.json`: clean_acc, at_chance (the model is no better than guessing), topk, macro_f1, ece, nll, brier, <attack>_acc@eps (apgd_acc@, pgd_acc@, fgsm_acc@, autoattack_acc@), mean_corruption_acc, mce (or corruption_error), shift_acc@name, suspicious (the failed masking checks: while it is not empty no robust accuracy is to be trusted), and those of any other section; each accuracy `k` with its 95% interval as `k_ci`."
