@@ -352,9 +352,10 @@ def export_run(run, # A run folder holding model.json + model.pth, that model.js
         if f.exists() and not overwrite: raise FileExistsError(f"{f} exists; pass --overwrite (overwrite=True) to replace it")
     check_int(calib_n, 'calib_n', 1)
     metrics = src.parent/'metrics.json'
-    params = (json.loads(metrics.read_text()) if metrics.is_file() else {}).get('params', {})
+    recorded = json.loads(metrics.read_text()) if metrics.is_file() else {}
+    params = recorded.get('params', {})
     saved = {} if is_pickle else json.loads(src.read_text())
-    shape = saved.get('input_shape')   # (channels, height, width)
+    shape = saved.get('input_shape') or recorded.get('input_shape')   # (channels, height, width): a pickle's from the run's metrics.json
     size = size if size is not None else (shape[1] if shape else params.get('size'))
     if size is None: raise ValueError(f"the image size is unknown (neither {src.name} nor a metrics.json beside it records it): pass --size (size=)")
     channels, root = (shape[0] if shape else 3), run_data_folder(params)
