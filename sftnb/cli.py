@@ -193,6 +193,9 @@ def _export_args(e):
 def _cmd_export(a) -> int:
     if a.calib_n < 1: raise ValueError(f"--calib-n must be >= 1, got {a.calib_n}")
     if a.full_range and not a.int8: raise ValueError('--full-range sets the int8 weight range: it needs --int8')
-    from sftnb.deploy import export_run   # here, not above: the other commands start without torch
+    import warnings
+    with warnings.catch_warnings():   # here, not above: the other commands start without torch; and torch's import-time deprecation notices are not the user's business
+        warnings.simplefilter('ignore', FutureWarning)
+        from sftnb.deploy import export_run
     export_run(a.run, out=a.out, size=a.size, overwrite=a.overwrite, int8=a.int8, calib=a.calib, calib_n=a.calib_n, trust_pickle=a.trust_pickle, full_range=a.full_range)
     return 0
