@@ -14,8 +14,11 @@ from torch import nn
 from fastcore.basics import patch
 from fastai.callback.core import Callback, CancelFitException
 from fastai.learner import Metric
+from fastai.torch_core import get_model
+from fastai.distributed import DistributedDL
 from .core import check_int, check_range, wilson_interval
 from .data import norm_kwargs
+from .distributed import from_rank0, gather_shares, my_share, rank, sync_module
 
 # %% auto #0
 __all__ = ['APGD_LOSSES', 'ATTACKS', 'METHODS', 'RECIPES', 'PixelSpace', 'eval_mode', 'model_logits', 'pgd', 'robust_accuracy',
@@ -556,6 +559,10 @@ class AdversarialTraining(Callback, metaclass=_ByMethod):
         self.train_mode = self.default_train_mode if train_mode is None else bool(train_mode)
         self.alpha = alpha or self.default_alpha()
         self.stats = None if mean is None else (mean, std)
+    @property
+    def model(self):
+        "The learner's model, unwrapped from `DistributedDataParallel` (an attack through the wrapper arms a gradient all-reduce it never completes)."
+        return get_model(self.learn.model)
     def default_alpha(self) -> float: raise NotImplementedError
     def attack(self, x, y, eps, alpha, loss_fn, kw) -> torch.Tensor:
         "The method's adversarial version of the batch part (x, y) at radius `eps` and step `alpha`, in the model's input space."
@@ -673,16 +680,17 @@ _rng_kept = rng_kept   # its name before it was public
 # %% ../nbs/04_adversarial.ipynb #363c137f
 class AdversarialAccuracy(Metric):
     "Accuracy under a PGD attack of radius `eps` on the validation set, as a fastai metric (`metrics=[accuracy, AdversarialAccuracy(0.1)]`)."
-    def __init__(self, eps:float, steps:int=10, norm:str='linf', alpha:float=None):
+    def __init__(self, eps:float, steps:int=10, norm:str='linf', alpha:float=None, random_start:bool=True):
         _check_attack(torch.zeros(1), torch.zeros(1, dtype=torch.long), eps, alpha, steps, norm)
-        self.eps, self.steps, self.norm, self.alpha = eps, steps, norm, alpha
+        self.eps, self.steps, self.norm, self.alpha, self.random_start = eps, steps, norm, alpha, random_start
     def reset(self): self.right, self.total = 0, 0
     def accumulate(self, learn):
-        x, y = learn.xb[0], learn.yb[0]
+        x, y, model = learn.xb[0], learn.yb[0], get_model(learn.model)   # the model inside DistributedDataParallel
         with rng_kept(x.device):  # the random start must not change what training draws next
-            xa = pgd(learn.model, x, y, self.eps, alpha=self.alpha, steps=self.steps, norm=self.norm, **norm_kwargs(learn.dls))
-        with torch.no_grad(): self.right += int((model_logits(learn.model, xa).argmax(1) == y).sum())
-        self.total += len(y)
+            xa = pgd(model, x, y, self.eps, alpha=self.alpha, steps=self.steps, norm=self.norm, random_start=self.random_start, **norm_kwargs(learn.dls))
+        with torch.no_grad(): ok = (model_logits(model, xa).argmax(1) == y).float()
+        ok = learn.to_detach(ok)   # many processes: every process's batch, less the items DistributedDL repeats to even them out
+        self.right += int(ok.sum()); self.total += len(ok)
     @property
     def value(self): return self.right / self.total if self.total else None
     @property
@@ -708,6 +716,8 @@ class OverfitGuard(Callback):
         wilson_interval(1, 1, confidence)  # checks confidence
         self.eps, self.steps, self.n, self.every, self.ratio, self.floor, self.confidence, self.action = eps, steps, n, every, ratio, floor, confidence, action
 
+    @property
+    def model(self): return get_model(self.learn.model)   # unwrapped from DistributedDataParallel, as AdversarialTraining's
     def before_fit(self):
         self.at = next((c for c in self.learn.cbs if isinstance(c, AdversarialTraining)), None)
         if self.eps is None:
@@ -725,7 +735,8 @@ class OverfitGuard(Callback):
         if total == 0: raise ValueError("OverfitGuard checks validation images, but the DataLoaders' validation set is empty")
         want = {k * total // self.n for k in range(self.n)} if total > self.n else set(range(total))
         xs, ys, i = [], [], 0
-        for xb, yb in self.dls.valid.new(shuffle=False):
+        dl = self.dls.valid.dl if isinstance(self.dls.valid, DistributedDL) else self.dls.valid   # every process: the same images
+        for xb, yb in dl.new(shuffle=False):
             keep = [j for j in range(len(xb)) if i + j in want]
             xs.append(xb[keep]); ys.append(yb[keep]); i += len(xb)
             if i > max(want): break
@@ -734,13 +745,15 @@ class OverfitGuard(Callback):
 # %% ../nbs/04_adversarial.ipynb #0e5e2855
 @patch
 def measure(self:OverfitGuard, eps:float=None) -> tuple:
-    "Which of the fixed images survive PGD and FGSM at `eps` (default the guard's radius): two boolean tensors; the training run's random streams are left as they were."
+    "Which of the fixed images survive PGD and FGSM at `eps` (default the guard's radius): two boolean tensors; the training run's random streams are left as they were. With many processes each attacks its share of the images and every process gets all the answers."
     eps = self.eps if eps is None else eps
-    with rng_kept(self.fixed_x.device):
-        xp = pgd(self.model, self.fixed_x, self.fixed_y, eps, steps=self.steps, **self.norm_kw)
-        xf = fgsm(self.model, self.fixed_x, self.fixed_y, eps, **self.norm_kw)
+    s = list(my_share(len(self.fixed_y)))
+    x, y = self.fixed_x[s], self.fixed_y[s]
+    with rng_kept(x.device):
+        xp = pgd(self.model, x, y, eps, steps=self.steps, **self.norm_kw)
+        xf = fgsm(self.model, x, y, eps, **self.norm_kw)
     with eval_mode(self.model), torch.no_grad():
-        return model_logits(self.model, xp).argmax(1) == self.fixed_y, model_logits(self.model, xf).argmax(1) == self.fixed_y
+        return gather_shares(model_logits(self.model, xp).argmax(1) == y), gather_shares(model_logits(self.model, xf).argmax(1) == y)
 
 @patch
 def judge(self:OverfitGuard, ok_pgd, ok_fgsm) -> dict:
@@ -755,7 +768,7 @@ def judge(self:OverfitGuard, ok_pgd, ok_fgsm) -> dict:
 @patch
 def check(self:OverfitGuard):
     "Measure, judge, record in `history`; then act on a collapse, or keep the weights if they are the best so far."
-    h = self.judge(*self.measure())
+    h = from_rank0(self.judge(*self.measure()))   # one decision, rank 0's, for every process
     self.history.append(h)
     if h['action']: return self._on_collapse(h['pgd_acc'], h['fgsm_acc'])
     if h['pgd_acc'] > self.best: self.best, self.best_lo, self.best_state = h['pgd_acc'], h['pgd_lo'], copy.deepcopy(self.model.state_dict())
@@ -763,12 +776,14 @@ def check(self:OverfitGuard):
 @patch
 def _on_collapse(self:OverfitGuard, rob, fg):
     self.model.load_state_dict(self.best_state)
+    sync_module(self.model)   # many processes: all go on from rank 0's restored weights
     msg = (f"OverfitGuard: catastrophic overfitting at epoch {self.epoch}: PGD accuracy {rob:.3f} (best {self.best:.3f}) "
            f"while FGSM accuracy is {fg:.3f}; restored the best weights")
     if self.history[-1]['action'] == 'stopped':
-        print(msg + ', stopping'); raise CancelFitException()
+        if rank() == 0: print(msg + ', stopping')
+        raise CancelFitException()
     self.at.alpha /= 2
-    print(msg + f', attack step halved to {self.at.alpha:.4g}')
+    if rank() == 0: print(msg + f', attack step halved to {self.at.alpha:.4g}')
 
 # %% ../nbs/04_adversarial.ipynb #18111d14
 @patch(as_prop=True)
@@ -784,7 +799,7 @@ def status(self:OverfitGuard) -> str:
 
 @patch
 def after_fit(self:OverfitGuard):
-    if self.status == 'never_robust':   # silence here would read as "no collapse": say that there was nothing to protect
+    if self.status == 'never_robust' and rank() == 0:   # silence here would read as "no collapse": say that there was nothing to protect
         print(f"OverfitGuard: the model never became robust: its best PGD-{self.steps} accuracy on the {len(self.fixed_y)} fixed validation images "
               f"at eps {self.eps:g} was {self.best:.3f}, below floor={self.floor}, so the guard judged nothing (a longer eps warm-up, "
               f"a multi-step method or more epochs may help)")

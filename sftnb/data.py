@@ -15,6 +15,7 @@ import numpy as np, pandas as pd, torch
 from PIL import Image, UnidentifiedImageError
 from fastcore.basics import listify, patch
 from fastai.data.block import DataBlock, CategoryBlock, TransformBlock
+from fastai.distributed import DistributedDL
 from fastai.data.core import DataLoaders
 from fastai.data.transforms import ColReader, ColSplitter, IntToFloatTensor, Normalize, image_extensions
 from fastai.vision.core import PILImage, PILImageBW
@@ -347,8 +348,10 @@ def image_dls(source, # A folder tree, a CSV file or a DataFrame (see `image_ite
 # %% ../nbs/01_data.ipynb #97b92aac
 def norm_stats(dls # A `DataLoaders` or a single `DataLoader`
               ) -> tuple|None:
-    "The (mean, std) of the `Normalize` batch transform of `dls`, or None without one."
-    tfms = getattr(dls.train if isinstance(dls, DataLoaders) else dls, 'after_batch', None)  # a TfmdDL's .train would be its dataset's split
+    "The (mean, std) of the `Normalize` batch transform of `dls`, or None without one (through fastai's `DistributedDL` too)."
+    dl = dls.train if isinstance(dls, DataLoaders) else dls   # a TfmdDL's .train would be its dataset's split
+    if isinstance(dl, DistributedDL): dl = dl.dl                # many processes: the loader each rank's shard comes from
+    tfms = getattr(dl, 'after_batch', None)
     return next(((t.mean, t.std) for t in getattr(tfms, 'fs', []) if isinstance(t, Normalize)), None)
 
 def norm_kwargs(dls # A `DataLoaders` or a single `DataLoader`

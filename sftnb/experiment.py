@@ -9,7 +9,7 @@ from __future__ import annotations
 import ast, datetime, io, json, keyword, logging, os, platform, re, socket, subprocess, sys, tempfile, threading, time, tokenize, traceback, uuid
 from pathlib import Path
 
-from .core import atomic_write, json_safe, flatten_dict, check_range, check_int
+from .core import atomic_write, json_safe, flatten_dict, check_range, check_int, process_rank
 
 # %% auto #0
 __all__ = ['PRUNERS', 'new_run_dir', 'read_metrics', 'pid_alive', 'run_state', 'run_folder', 'record', 'notebook_params',
@@ -94,7 +94,8 @@ def run_folder(out_dir=None, # Folder for this run's files; default a new `runs/
     return p
 
 def record(**values) -> dict:
-    "Merge `values` (made JSON-safe) into `metrics.json` in the run folder, atomically; return all recorded values."
+    "Merge `values` (made JSON-safe) into `metrics.json` in the run folder, atomically; return all recorded values. With many processes only rank 0 writes."
+    if process_rank(): return {**read_metrics(run_folder()), **json_safe(values)}
     merged = _update(run_folder(), **values)
     if os.environ.get('MLFLOW_TRACKING_URI'): _mlflow_log(merged, json_safe(values))
     return merged

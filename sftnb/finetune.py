@@ -18,7 +18,7 @@ from fastai.callback.core import TrainEvalCallback
 from fastai.data.transforms import Normalize
 from fastai.learner import Learner, Recorder, defaults
 from fastai.layers import norm_types
-from fastai.torch_core import apply_init
+from fastai.torch_core import apply_init, get_model
 from fastai.vision.learner import vision_learner, model_meta, _default_meta, create_body, create_head, num_features_model, default_split
 import fastai.callback.schedule, fastai.callback.progress  # fit_one_cycle, fine_tune, lr_find, no_bar
 from fastai.callback.schedule import valley
@@ -351,6 +351,8 @@ class EMA(Callback):
                 ):
         check_range(decay, 'decay', 0, 1, lo_open=True, hi_open=True)
         self.decay, self.warmup, self.keep = decay, warmup, keep
+    @property
+    def model(self): return get_model(self.learn.model)   # many processes: the model inside DistributedDataParallel (its state_dict's keys)
     def before_fit(self):
         self.shadow = {k: v.detach().clone() for k, v in self.model.state_dict().items() if v.is_floating_point()}
         self.t, self.swapped, self._m = 0, False, self.model   # swapped: the model holds the average, `shadow` the raw weights

@@ -1,0 +1,80 @@
+"""Data-parallel training with sftnb's callbacks: two CPU processes under torchrun (gloo), checked against one process.
+
+One torchrun launch (about 40 s on 2 cores, most of it two fastai imports) runs PGD adversarial training with
+`AdversarialAccuracy` and `OverfitGuard` under `ddp_ctx`, with a collapse that only rank 0 sees; each rank writes what
+it saw, and the checks below compare the ranks with each other and with a plain one-process PGD loop on the same weights.
+A hang fails the test at its timeout instead of blocking the test command.
+"""
+import json, os, subprocess, sys, textwrap
+import pytest
+
+WORKER = textwrap.dedent('''
+    import json, sys, torch
+    from fastai.vision.all import accuracy
+    from sftnb.core import set_seed
+    from sftnb.data import digits_folder, image_dls, norm_kwargs, TARGET_CLASSES
+    from sftnb.finetune import sft_learner
+    from sftnb.adversarial import AdversarialTraining, AdversarialAccuracy, OverfitGuard, pgd
+    from sftnb.distributed import ddp_ctx, rank, world
+    import torch.distributed as dist
+
+    judge = OverfitGuard.judge
+    def judge_with_a_collapse_on_rank0(self, *a):   # a collapse that only rank 0 sees: every rank must act on it
+        h = judge(self, *a)
+        if self.epoch == 1 and dist.get_rank() == 0: h['action'] = 'lowered'
+        return h
+    OverfitGuard.judge = judge_with_a_collapse_on_rank0
+
+    set_seed(0)
+    dls = image_dls(digits_folder(), classes=TARGET_CLASSES, bs=64, num_workers=0)
+    am = AdversarialAccuracy(0.1, steps=2, random_start=False)   # deterministic per image: comparable with one process
+    learn = sft_learner(dls, 'digits_cnn', metrics=[accuracy, am])
+    at, guard = AdversarialTraining('pgd', eps=0.1, steps=2), OverfitGuard(n=40, floor=0.0)
+    learn.unfreeze()
+    with ddp_ctx(learn):
+        r, n = rank(), world()
+        with learn.no_bar(): learn.fit_one_cycle(3, 1e-3, cbs=[at, guard])   # collapse after epoch 1; epoch 2 trains on
+    ddp_value = float(learn.recorder.values[-1][-1])
+
+    params = torch.cat([p.detach().flatten() for p in learn.model.parameters()])
+    everyone = [None] * n; dist.all_gather_object(everyone, params)
+    same = all(torch.equal(everyone[0], p) for p in everyone)
+
+    model, right, total = learn.model.eval(), 0, 0    # one process's count on the same weights: a plain loop
+    for x, y in dls.valid:
+        xa = pgd(model, x, y, 0.1, steps=2, random_start=False, **norm_kwargs(dls))
+        with torch.no_grad(): right += int((model(xa).argmax(1) == y).sum()); total += len(y)
+    json.dump(dict(rank=r, world=n, same_params=same, ddp_value=ddp_value, ddp_total=am.total, one_value=right / total,
+                   one_total=total, actions=[h['action'] for h in guard.history], alpha=at.alpha, start_alpha=2.5 * 0.1 / 2,
+                   train_batches=len(learn.recorder.losses)), open(sys.argv[1] + f'/rank{r}.json', 'w'))
+''')
+
+@pytest.fixture(scope='module')
+def ranks(tmp_path_factory):
+    d = tmp_path_factory.mktemp('ddp')
+    (d/'worker.py').write_text(WORKER)
+    env = {**os.environ, 'OMP_NUM_THREADS': '1'}
+    r = subprocess.run([sys.executable, '-m', 'torch.distributed.run', '--standalone', '--nproc_per_node', '2', str(d/'worker.py'), str(d)],
+                       capture_output=True, text=True, timeout=240, env=env, cwd=d)
+    assert r.returncode == 0, (r.stdout[-3000:], r.stderr[-6000:])
+    return [json.loads((d/f'rank{i}.json').read_text()) for i in range(2)]
+
+def test_two_processes_train_one_model(ranks):
+    "Both ranks ran, in a group of two, and end with bit-identical parameters after adversarial training and a restore."
+    assert [(r['rank'], r['world']) for r in ranks] == [(0, 2), (1, 2)]
+    assert all(r['same_params'] for r in ranks)
+    # each rank trained on its half of the data: one process takes 8 batches of 64 of the 537 training images per
+    # epoch (fastai drops the last, partial one); each of two ranks takes 4 batches of 64 per epoch, 12 in three epochs
+    assert [r['train_batches'] for r in ranks] == [12, 12]
+
+def test_adversarial_accuracy_is_the_one_process_count(ranks):
+    "The last epoch's metric counts every validation image once (179: not the 180 DistributedDL pads to) and equals a one-process loop on the final weights."
+    for r in ranks:
+        assert r['ddp_total'] == r['one_total'] == 179
+        assert r['ddp_value'] == r['one_value']
+
+def test_a_collapse_seen_by_rank0_is_acted_on_by_every_rank(ranks):
+    "Rank 0's decision is everyone's: both record the collapse, both halve the attack step, and nobody hangs."
+    for r in ranks:
+        assert r['actions'] == [None, 'lowered', None]
+        assert r['alpha'] == pytest.approx(r['start_alpha'] / 2)
