@@ -10,12 +10,13 @@ import contextlib
 import torch, torch.distributed as dist
 from fastcore.basics import patch
 from fastai.torch_core import get_model
+from torch.nn.parallel import DistributedDataParallel
 from fastai.distributed import DistributedDL
 from .core import process_rank
 
 # %% auto #0
 __all__ = ['rank', 'distributed', 'world', 'comm_device', 'all_sum', 'from_rank0', 'my_share', 'gather_shares', 'sync_module',
-           'ddp_ctx']
+           'rewrap', 'ddp_ctx']
 
 # %% ../nbs/00b_distributed.ipynb #90fa4cdb
 def distributed() -> bool:
@@ -76,6 +77,16 @@ def sync_module(model:torch.nn.Module) -> torch.nn.Module:
         with torch.no_grad():
             for t in get_model(model).state_dict().values(): dist.broadcast(t, 0)   # state_dict tensors share the parameters' storage
     return model
+
+# %% ../nbs/00b_distributed.ipynb #cd2ba371
+def rewrap(learn):
+    "Wrap `learn.model` in a new `DistributedDataParallel` like its current one, after the set of trainable parameters changed inside a fit; a no-op outside one."
+    m = learn.model
+    if not isinstance(m, DistributedDataParallel): return learn
+    kw = {} if m.broadcast_buffers else dict(broadcast_buffers=False)   # torch 2.14 deprecates the argument, not its default
+    learn.model = DistributedDataParallel(m.module, device_ids=m.device_ids, output_device=m.output_device,
+                                          find_unused_parameters=m.find_unused_parameters, **kw)
+    return learn
 
 # %% ../nbs/00b_distributed.ipynb #1704e2ce
 @contextlib.contextmanager

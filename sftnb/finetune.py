@@ -24,6 +24,7 @@ import fastai.callback.schedule, fastai.callback.progress  # fit_one_cycle, fine
 from fastai.callback.schedule import valley
 
 from .core import check_int, check_range
+from .distributed import rewrap
 from .models import get_arch
 
 # %% auto #0
@@ -233,7 +234,9 @@ class GradualUnfreeze(Callback):
     def before_fit(self): self.n = len(self.opt.param_lists)
     def before_epoch(self):
         k = max(0, self.n - 1 - self.epoch // self.every)  # number of frozen groups this epoch
-        if getattr(self.opt, 'frozen_idx', None) != k: self.learn.freeze_to(k)  # note: fastai clears optimizer state here
+        if getattr(self.opt, 'frozen_idx', None) != k:
+            self.learn.freeze_to(k)  # note: fastai clears optimizer state here
+            rewrap(self.learn)       # many processes: DistributedDataParallel must average the newly trainable weights too
 
 # %% ../nbs/03_finetune.ipynb #81c02e5d
 class L2SP(Callback):

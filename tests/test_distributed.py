@@ -13,7 +13,7 @@ WORKER = textwrap.dedent('''
     from fastai.vision.all import accuracy
     from sftnb.core import set_seed
     from sftnb.data import digits_folder, image_dls, norm_kwargs, TARGET_CLASSES
-    from sftnb.finetune import sft_learner
+    from sftnb.finetune import sft_learner, GradualUnfreeze
     from sftnb.adversarial import AdversarialTraining, AdversarialAccuracy, OverfitGuard, pgd
     from sftnb.distributed import ddp_ctx, rank, world
     import torch.distributed as dist
@@ -34,7 +34,7 @@ WORKER = textwrap.dedent('''
     with ddp_ctx(learn):
         r, n = rank(), world()
         with learn.no_bar(): learn.fit_one_cycle(3, 1e-3, cbs=[at, guard])   # collapse after epoch 1; epoch 2 trains on
-    ddp_value = float(learn.recorder.values[-1][-1])
+    ddp_value, ddp_total, train_batches = float(learn.recorder.values[-1][-1]), am.total, len(learn.recorder.losses)
 
     params = torch.cat([p.detach().flatten() for p in learn.model.parameters()])
     everyone = [None] * n; dist.all_gather_object(everyone, params)
@@ -44,9 +44,17 @@ WORKER = textwrap.dedent('''
     for x, y in dls.valid:
         xa = pgd(model, x, y, 0.1, steps=2, random_start=False, **norm_kwargs(dls))
         with torch.no_grad(): right += int((model(xa).argmax(1) == y).sum()); total += len(y)
-    json.dump(dict(rank=r, world=n, same_params=same, ddp_value=ddp_value, ddp_total=am.total, one_value=right / total,
+
+    learn.metrics = accuracy
+    learn.freeze()                                    # GradualUnfreeze makes weights trainable in the middle of a fit
+    with ddp_ctx(learn):
+        with learn.no_bar(), learn.no_logging(): learn.fit(3, 1e-3, cbs=GradualUnfreeze())
+    params = torch.cat([p.detach().flatten() for p in learn.model.parameters()])
+    everyone = [None] * n; dist.all_gather_object(everyone, params)
+    same_after_unfreezing = all(torch.equal(everyone[0], p) for p in everyone)
+    json.dump(dict(rank=r, world=n, same_params=same, same_after_unfreezing=same_after_unfreezing, ddp_value=ddp_value, ddp_total=ddp_total, one_value=right / total,
                    one_total=total, actions=[h['action'] for h in guard.history], alpha=at.alpha, start_alpha=2.5 * 0.1 / 2,
-                   train_batches=len(learn.recorder.losses)), open(sys.argv[1] + f'/rank{r}.json', 'w'))
+                   train_batches=train_batches), open(sys.argv[1] + f'/rank{r}.json', 'w'))
 ''')
 
 @pytest.fixture(scope='module')
@@ -78,3 +86,7 @@ def test_a_collapse_seen_by_rank0_is_acted_on_by_every_rank(ranks):
     for r in ranks:
         assert r['actions'] == [None, 'lowered', None]
         assert r['alpha'] == pytest.approx(r['start_alpha'] / 2)
+
+def test_unfreezing_in_the_middle_of_a_fit_keeps_the_processes_together(ranks):
+    "GradualUnfreeze under DDP: the weights it unfreezes are averaged too (without `rewrap` they drifted apart by up to 0.015)."
+    assert all(r['same_after_unfreezing'] for r in ranks)
