@@ -100,11 +100,15 @@ def _run_args(r):
     r.add_argument('-f', '--params-file', metavar='YAML', help='a YAML file of parameters')
     r.add_argument('--out', metavar='DIR', help='output folder (default: runs/<notebook>-<time>)')
     r.add_argument('--log-output', action='store_true', help="echo the notebook's output while it runs")
+    r.add_argument('--nproc', type=int, metavar='N', help="train on N processes: sets the notebook's `nproc` parameter (sftnb.distributed.launch_fit)")
 
 @command('run', 'run a notebook with parameters through papermill', _run_args, notebook=True)
 def _cmd_run(a) -> int:
     params = read_params(a.params_file) if a.params_file else {}
     params.update({k: parse_value(v) for k, v in a.param})
+    if a.nproc is not None:
+        if a.nproc < 1: raise ValueError(f"--nproc must be a whole number >= 1, got {a.nproc}")
+        params['nproc'] = a.nproc
     try: dest = run(a.notebook, params, out=a.out, kernel_name=a.kernel, progress=not a.no_progress, log_output=a.log_output,
                     allow_unknown=a.allow_unknown)
     except RunFailed as e:

@@ -12,11 +12,11 @@ from fastcore.basics import patch
 from fastai.torch_core import get_model
 from torch.nn.parallel import DistributedDataParallel
 from fastai.distributed import DistributedDL
-from .core import process_rank
+from .core import check_int, json_safe, process_rank
 
 # %% auto #0
 __all__ = ['rank', 'distributed', 'world', 'comm_device', 'all_sum', 'from_rank0', 'my_share', 'gather_shares', 'sync_module',
-           'rewrap', 'ddp_ctx']
+           'rewrap', 'ddp_ctx', 'launch_fit']
 
 # %% ../nbs/00b_distributed.ipynb #90fa4cdb
 def distributed() -> bool:
@@ -95,3 +95,36 @@ def ddp_ctx(learn, sync_bn:bool=None, **kwargs):
     on_gpu = torch.cuda.is_available() and not kwargs.get('cpu', False)
     if not on_gpu: kwargs['cpu'] = True
     with learn.distrib_ctx(sync_bn=on_gpu if sync_bn is None else sync_bn, **kwargs) as l: yield l
+
+# %% ../nbs/00b_distributed.ipynb #c40e2c59
+def _free_port() -> int:
+    import socket
+    with socket.socket() as s: s.bind(('127.0.0.1', 0)); return s.getsockname()[1]
+
+def launch_fit(learn, # A fastai `Learner`, built in this process
+               fit, # fit(learn) -> a JSON-safe value or None; runs under `ddp_ctx` in every process
+               nproc:int=2, # Processes to train on (1: `fit(learn)` here, nothing else)
+              ):
+    "Train `learn` with `fit(learn)` on `nproc` processes forked from this one (accelerate's `notebook_launcher`); rank 0's weights, recorder and return value come back here."
+    from fastcore.foundation import L
+    check_int(nproc, 'nproc', 1)
+    if nproc == 1: return fit(learn)
+    from accelerate import notebook_launcher
+    import json, tempfile
+    from pathlib import Path
+    with tempfile.TemporaryDirectory() as d:
+        def one_process():
+            with ddp_ctx(learn): out = fit(learn)
+            if rank() == 0:
+                torch.save(get_model(learn.model).state_dict(), Path(d)/'model.pth')
+                rec = learn.recorder
+                state = dict(values=[list(v) for v in rec.values], losses=[float(l) for l in rec.losses], lrs=list(rec.lrs), iters=list(rec.iters), out=out)
+                (Path(d)/'rest.json').write_text(json.dumps(json_safe(state)))
+        notebook_launcher(one_process, num_processes=nproc, use_port=str(_free_port()))
+        if not (Path(d)/'rest.json').exists(): raise RuntimeError(f"launch_fit: the {nproc} processes ended without rank 0's results (see their output above)")
+        get_model(learn.model).load_state_dict(torch.load(Path(d)/'model.pth', weights_only=True))
+        state = json.loads((Path(d)/'rest.json').read_text())
+    rec = learn.recorder
+    rec.values, rec.lrs, rec.iters = [L(v) for v in state['values']], L(state['lrs']), L(state['iters'])
+    rec.losses = [torch.tensor(l) for l in state['losses']]
+    return state['out']
