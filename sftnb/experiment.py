@@ -408,7 +408,7 @@ def report(value:float, # The objective's value so far (e.g. this epoch's valida
           ):
     "Record an intermediate value in the run folder and, in a tuning trial, report it to Optuna; raises `TrialPruned` when the trial should stop."
     step, value = check_int(step, 'step', 0), float(value)
-    if _this.folder is not None:
+    if _this.folder is not None and not process_rank():   # many processes: rank 0 writes
         _update(_this.folder, reported={**read_metrics(_this.folder).get('reported', {}), str(step): value})
     t = _trial()
     if t is None: return
@@ -420,7 +420,7 @@ def report(value:float, # The objective's value so far (e.g. this epoch's valida
 # %% ../nbs/06_experiment.ipynb #0c4657b4
 def report_epochs(monitor='accuracy', # A metric's name in the recorder (e.g. 'accuracy', 'valid_loss'), or a function Learner -> float
                  ):
-    "A fastai callback that `report`s `monitor` after every epoch (steps count on across `fit` calls), so a tuner can prune the run."
+    "A fastai callback that `report`s `monitor` after every epoch (steps count on across `fit` calls), so a tuner can prune the run. With many processes rank 0 reports, and its verdict (prune or go on) is every process's."
     from fastai.callback.core import Callback
     class ReportEpochs(Callback):
         order = 65   # after the Recorder (50) has the epoch's values
@@ -431,5 +431,12 @@ def report_epochs(monitor='accuracy', # A metric's name in the recorder (e.g. 'a
                 names = self.recorder.metric_names[1:-1]   # without 'epoch' and 'time'
                 if monitor not in names: raise ValueError(f"report_epochs: no metric {monitor!r} in the recorder; it has {list(names)}")
                 v = self.recorder.values[-1][list(names).index(monitor)]
-            report(v, self.step); self.step += 1
+            self.step += 1
+            if 'torch.distributed' not in sys.modules or not sys.modules['torch.distributed'].is_initialized(): return report(v, self.step - 1)
+            from sftnb.distributed import from_rank0   # many processes: one report, one verdict; a process that stops alone hangs the others
+            pruned = None
+            if process_rank() == 0:
+                try: report(v, self.step - 1)
+                except TrialPruned as e: pruned = str(e)
+            if (pruned := from_rank0(pruned)): raise TrialPruned(pruned)
     return ReportEpochs()
