@@ -114,7 +114,7 @@ def launch_fit(learn, # A fastai `Learner`, built in this process
     from pathlib import Path
     with tempfile.TemporaryDirectory() as d:
         def one_process():
-            with ddp_ctx(learn): out = fit(learn)
+            with ddp_ctx(learn), learn.no_bar(): out = fit(learn)   # a child's progress bar cannot reach the notebook
             if rank() == 0:
                 torch.save(get_model(learn.model).state_dict(), Path(d)/'model.pth')
                 rec = learn.recorder
