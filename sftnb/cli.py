@@ -39,6 +39,7 @@ _EXAMPLES = """examples:
   sftnb run nbs/tutorials/01_robust_finetune.ipynb
   sftnb run nbs/tutorials/01_robust_finetune.ipynb -p epochs 5 -p lr 1e-3 --out runs/lr1e-3
   sftnb run my_experiment.ipynb -f params.yaml --out runs/exp1
+  sftnb run nbs/tutorials/01_robust_finetune.ipynb --nproc 2 (training on 2 processes; needs the dist extra)
   sftnb sweep nbs/tutorials/01_robust_finetune.ipynb --grid grid.yaml --out runs/sweep1 --workers 2
   sftnb tune nbs/tutorials/01_robust_finetune.ipynb --space space.yaml --trials 20 --out runs/tune1 -p epochs 4
   sftnb sweep nbs/tutorials/01_robust_finetune.ipynb --grid grid.yaml --out runs/quick -p dataset digits -p corruptions ''

@@ -118,13 +118,14 @@ def launch_fit(learn, # A fastai `Learner`, built in this process
             if rank() == 0:
                 torch.save(get_model(learn.model).state_dict(), Path(d)/'model.pth')
                 rec = learn.recorder
-                state = dict(values=[list(v) for v in rec.values], losses=[float(l) for l in rec.losses], lrs=list(rec.lrs), iters=list(rec.iters), out=out)
+                state = dict(values=[list(v) for v in rec.values], losses=[float(l) for l in rec.losses], lrs=list(rec.lrs), iters=list(rec.iters),
+                             metric_names=list(rec.metric_names), out=out)
                 (Path(d)/'rest.json').write_text(json.dumps(json_safe(state)))
         notebook_launcher(one_process, num_processes=nproc, use_port=str(_free_port()))
         if not (Path(d)/'rest.json').exists(): raise RuntimeError(f"launch_fit: the {nproc} processes ended without rank 0's results (see their output above)")
         get_model(learn.model).load_state_dict(torch.load(Path(d)/'model.pth', weights_only=True))
         state = json.loads((Path(d)/'rest.json').read_text())
     rec = learn.recorder
-    rec.values, rec.lrs, rec.iters = [L(v) for v in state['values']], L(state['lrs']), L(state['iters'])
+    rec.values, rec.lrs, rec.iters, rec.metric_names = [L(v) for v in state['values']], L(state['lrs']), L(state['iters']), L(state['metric_names'])
     rec.losses = [torch.tensor(l) for l in state['losses']]
     return state['out']
