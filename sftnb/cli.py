@@ -39,7 +39,7 @@ _EXAMPLES = """examples:
   sftnb run nbs/tutorials/01_robust_finetune.ipynb
   sftnb run nbs/tutorials/01_robust_finetune.ipynb -p epochs 5 -p lr 1e-3 --out runs/lr1e-3
   sftnb run my_experiment.ipynb -f params.yaml --out runs/exp1
-  sftnb run nbs/tutorials/01_robust_finetune.ipynb --nproc 2 (training on 2 processes; needs the dist extra)
+  sftnb run nbs/tutorials/01_robust_finetune.ipynb --nproc 2 (training and report on 2 processes; needs the dist extra)
   sftnb sweep nbs/tutorials/01_robust_finetune.ipynb --grid grid.yaml --out runs/sweep1 --workers 2
   sftnb tune nbs/tutorials/01_robust_finetune.ipynb --space space.yaml --trials 20 --out runs/tune1 -p epochs 4
   sftnb sweep nbs/tutorials/01_robust_finetune.ipynb --grid grid.yaml --out runs/quick -p dataset digits -p corruptions ''
@@ -101,7 +101,7 @@ def _run_args(r):
     r.add_argument('-f', '--params-file', metavar='YAML', help='a YAML file of parameters')
     r.add_argument('--out', metavar='DIR', help='output folder (default: runs/<notebook>-<time>)')
     r.add_argument('--log-output', action='store_true', help="echo the notebook's output while it runs")
-    r.add_argument('--nproc', type=int, metavar='N', help="train on N processes: sets the notebook's `nproc` parameter (sftnb.distributed.launch_fit)")
+    r.add_argument('--nproc', type=int, metavar='N', help="train and evaluate on N processes: sets the notebook's `nproc` parameter (sftnb.distributed.launch_fit)")
 
 @command('run', 'run a notebook with parameters through papermill', _run_args, notebook=True)
 def _cmd_run(a) -> int:

@@ -15,8 +15,8 @@ from fastai.distributed import DistributedDL
 from .core import check_int, json_safe, process_rank
 
 # %% auto #0
-__all__ = ['rank', 'distributed', 'world', 'comm_device', 'all_sum', 'from_rank0', 'my_share', 'gather_shares', 'sync_module',
-           'rewrap', 'ddp_ctx', 'launch_fit']
+__all__ = ['rank', 'distributed', 'world', 'comm_device', 'all_sum', 'from_rank0', 'my_share', 'gather_shares', 'gather_list',
+           'sync_module', 'rewrap', 'ddp_ctx', 'launch_fit']
 
 # %% ../nbs/00b_distributed.ipynb #90fa4cdb
 def distributed() -> bool:
@@ -69,6 +69,15 @@ def gather_shares(t:torch.Tensor) -> torch.Tensor:
     out = torch.empty((sum(map(len, parts)), *t.shape[1:]), dtype=t.dtype)
     for r, p in enumerate(parts): out[r::len(parts)] = p
     return out.to(t.device)
+
+def gather_list(xs:list) -> list:
+    "Every process's list `xs` of results for its `my_share` of the items (any picklable objects, e.g. one tensor per batch), put back in item order, on every process."
+    if not distributed(): return list(xs)
+    parts = [None] * world()
+    dist.all_gather_object(parts, list(xs))
+    out = [None] * sum(map(len, parts))
+    for r, p in enumerate(parts): out[r::len(parts)] = p
+    return out
 
 # %% ../nbs/00b_distributed.ipynb #7e1d0204
 def sync_module(model:torch.nn.Module) -> torch.nn.Module:

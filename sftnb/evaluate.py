@@ -6,13 +6,13 @@ Docs: https://sftnb.github.io/sftnb/evaluate.html.md"""
 
 # %% ../nbs/05_evaluate.ipynb #b2c6f11c
 from __future__ import annotations
-import json, math, time, datetime, hashlib, warnings, copy
+import json, math, time, datetime, hashlib, warnings, copy, contextlib, zlib
 from pathlib import Path
 import numpy as np, pandas as pd, torch
 import torch.nn.functional as F
 from torch import nn
 from fasttransform.transform import compose_tfms
-from fastai.torch_core import to_device
+from fastai.torch_core import to_device, get_model
 from fastai.vision.core import PILImage
 from fasttransform import Transform
 from fastprogress.fastprogress import progress_bar
@@ -20,14 +20,15 @@ from fastcore.basics import patch
 from .core import seeded, atomic_write, json_safe, check_int, check_range, wilson_interval, bootstrap_interval
 from .augment import COMMON, Corrupt, corruption_names
 from .data import norm_kwargs
+from .distributed import rank, world, all_sum, gather_list
 from .adversarial import PixelSpace, pgd, eval_mode, model_logits, apgd_ce_t, autoattack, ATTACKS
 
 # %% auto #0
 __all__ = ['SECTIONS', 'classification_metrics', 'calibration_metrics', 'corruption_errors', 'shifted_dl', 'EvalItems',
-           'RobustnessReport', 'clean_part', 'adversarial_part', 'masking_part', 'corruption_part', 'shift_part',
-           'ReportSection', 'CleanSection', 'AdversarialSection', 'CorruptionSection', 'ShiftSection', 'MaskingSection',
-           'read_baseline', 'robustness_report', 'paired_differences', 'compare_reports', 'plot_reports',
-           'fit_temperature', 'TemperatureScaled', 'Calibration', 'calibrate']
+           'predict_batches', 'RobustnessReport', 'clean_part', 'adversarial_part', 'masking_part', 'corruption_part',
+           'shift_part', 'ReportSection', 'CleanSection', 'AdversarialSection', 'CorruptionSection', 'ShiftSection',
+           'MaskingSection', 'read_baseline', 'robustness_report', 'paired_differences', 'compare_reports',
+           'plot_reports', 'fit_temperature', 'TemperatureScaled', 'Calibration', 'calibrate']
 
 # %% ../nbs/05_evaluate.ipynb #512ef662
 def _confusion(y, p, n_classes):
@@ -155,6 +156,19 @@ def _item_id(item) -> str:
     if isinstance(item, Path) or (isinstance(item, str) and '/' in item): return '/'.join(Path(item).parts[-2:])
     return str(item)
 
+class _Shard:
+    "Which of a report's batches this process measures: all of them (`world` 1), or every `world`-th from its `rank`."
+    rank, world = 0, 1
+_SHARD = _Shard()
+
+@contextlib.contextmanager
+def _sharded(on:bool):
+    "Inside: `EvalItems.batches` yields this process's share of the batches and `predict_batches` gathers every process's."
+    old = _SHARD.rank, _SHARD.world
+    _SHARD.rank, _SHARD.world = (rank(), world()) if on else (0, 1)
+    try: yield
+    finally: _SHARD.rank, _SHARD.world = old
+
 class EvalItems:
     "A fastai `TfmdDL`'s items, decoded and resized once, then batched (optionally corrupted) exactly as `dl` / `corrupted_dl(dl, ...)` would."
     def __init__(self, dl, # A fastai `TfmdDL` of labelled images (e.g. `dls.test`)
@@ -166,21 +180,30 @@ class EvalItems:
         if idxs is None: idxs = range(len(dl.dataset))
         self.dl, self.device, self.split_idx = dl, device if device is not None else dl.device, dl.after_item.split_idx
         self.label_map = None   # data label -> model output index (`robustness_report(outputs=...)`); None: the same
+        self.seed, self._passes = None, [0]   # seed: each batch's random draws fixed by (seed, pass, batch) (a report sets it); passes: shared with subsets
         fs = [f for f in dl.after_item.fs if not isinstance(f, Corrupt)]
         self.pre, self.post = [f for f in fs if f.order < Corrupt.order], [f for f in fs if f.order >= Corrupt.order]
         self.items = [compose_tfms(dl.create_item(i), self.pre, split_idx=self.split_idx) for i in idxs]
         src = getattr(dl.dataset, 'items', None)
         ids = [str(i) if src is None else _item_id(src.iloc[i] if hasattr(src, 'iloc') else src[i]) for i in idxs]
         self.fingerprint = hashlib.sha1('\n'.join(ids).encode()).hexdigest()[:16]   # which images, in which order (to pair two reports)
+    def _batch(self, i, tfms):
+        b = [compose_tfms(it, tfms, split_idx=self.split_idx) for it in self.items[i:i + (self.dl.bs or 64)]]
+        b = to_device(self.dl.create_batch(self.dl.before_batch(b)), self.device)
+        x, y = self.dl.after_batch(b)[:2]
+        return x, (y if self.label_map is None else self.label_map.to(y.device)[y.as_subclass(torch.Tensor)])
     def batches(self, corruption=None, severity=None, seed=0):
-        "Yield (x, y) batches on the device; with `corruption`, every image is corrupted once, as `Corrupt` does."
+        "Yield (x, y) batches on the device; with `corruption`, every image is corrupted once, as `Corrupt` does. With `seed` set, each batch's random draws are seeded by (seed, pass, batch); in a sharded report, only this process's batches."
         tfms = ([Corrupt(corruption, severity, seed)] if corruption else []) + self.post
-        bs = self.dl.bs or 64
-        for i in range(0, len(self.items), bs):
-            b = [compose_tfms(it, tfms, split_idx=self.split_idx) for it in self.items[i:i + bs]]
-            b = to_device(self.dl.create_batch(self.dl.before_batch(b)), self.device)
-            x, y = self.dl.after_batch(b)[:2]
-            yield x, (y if self.label_map is None else self.label_map.to(y.device)[y.as_subclass(torch.Tensor)])
+        self._passes[0] += 1
+        for k, i in enumerate(range(0, len(self.items), self.dl.bs or 64)):
+            if k % _SHARD.world != _SHARD.rank: continue   # another process measures this batch
+            x, y = self._batch(i, tfms)
+            if self.seed is not None: torch.manual_seed(zlib.crc32(f'{self.seed}/{self._passes[0]}/{k}'.encode()))   # the attack's draws for this batch, whoever measures it
+            yield x, y
+    def first(self):
+        "The first batch (x, y), in any process, without touching the random state (for shapes and output counts)."
+        return self._batch(0, self.post)
     def subset(self, keep) -> EvalItems:
         "The same images restricted to those where `keep` (a boolean per image) is true, in the same order."
         keep = np.asarray(keep, bool)
@@ -189,8 +212,11 @@ class EvalItems:
         return sub
     def __len__(self): return len(self.items)
 
-def _predict(model, batches, n_classes):
-    "Logits of `model` (eval mode, no gradients) over (x, y) batches -> (logits, y) as float64 / int64 CPU tensors."
+def predict_batches(model, # Returns logits (batch, classes)
+                    batches, # (x, y) batches, e.g. `items.batches()` or attacked ones
+                    n_classes:int, # Outputs the model must return
+                   ) -> tuple:
+    "Logits of `model` (eval mode, no gradients) over (x, y) batches -> (logits, y) as float64 / int64 CPU tensors; in a sharded report, every process's batches, in order."
     out, ys = [], []
     with eval_mode(model), torch.no_grad():
         for x, y in batches:
@@ -198,6 +224,7 @@ def _predict(model, batches, n_classes):
             if z.shape[1] != n_classes: raise ValueError(f"the model returns {z.shape[1]} outputs per image but the data has {n_classes} classes; "
                                                          f"if the data holds some of the model's classes, pass outputs= (the model's class names in output order)")
             out.append(z.float().cpu()); ys.append(y.as_subclass(torch.Tensor).cpu())
+    if _SHARD.world > 1: out, ys = gather_list(out), gather_list(ys)   # each process measured every world-th batch
     if not out: raise ValueError("the DataLoader yielded no batches")
     return torch.cat(out).double(), torch.cat(ys).long()
 
@@ -233,8 +260,8 @@ class RobustnessReport:
     def __eq__(self, other): return isinstance(other, RobustnessReport) and self.data == other.data
     @property
     def results(self) -> dict:
-        "Everything except when the report was made and how long its parts took: equal for two runs with the same seed."
-        meta = {k: v for k, v in self.data['meta'].items() if k not in ('timing', 'created')}
+        "Everything except when the report was made, how long its parts took and on how many processes: equal for two runs with the same seed."
+        meta = {k: v for k, v in self.data['meta'].items() if k not in ('timing', 'created', 'processes')}
         return {**self.data, 'meta': meta}
     @property
     def classes(self): return self.data['meta']['classes']
@@ -345,7 +372,7 @@ def clean_part(model, # Returns logits (batch, classes)
               ) -> dict:
     "{'clean': `classification_metrics` with intervals, per-image results and top-k accuracy, 'calibration': `calibration_metrics`}, from one pass."
     tick('clean')
-    logits, y = _predict(model, items.batches(), n_classes)
+    logits, y = predict_batches(model, items.batches(), n_classes)
     k = min(top_k, n_classes)
     clean = classification_metrics(y.numpy(), logits.argmax(1).numpy(), n_classes)
     topk = (logits.topk(k, 1).indices == y[:, None]).any(1)
@@ -370,7 +397,7 @@ def adversarial_part(model, # Returns logits (batch, classes)
     res = []
     for e in eps:
         tick(f'{attack} eps={e:g}')
-        z, t = _predict(model, ((atk(model, x, y, e, steps, **kw), y) for x, y in items.batches()), n_classes)
+        z, t = predict_batches(model, ((atk(model, x, y, e, steps, **kw), y) for x, y in items.batches()), n_classes)
         res.append(_scored(z, t))
     return {'adversarial': {'eps': list(eps), **{k: [r[k] for r in res] for k in ('accuracy', 'accuracy_ci', 'correct')}}}
 
@@ -385,6 +412,7 @@ def _zero_grad_share(model, items, norm_kw) -> float:
             x = x.as_subclass(torch.Tensor).detach().requires_grad_(True)
             g, = torch.autograd.grad(F.cross_entropy(model_logits(model, x), y.as_subclass(torch.Tensor), reduction='sum'), x)
             zero += int((g.flatten(1).abs().amax(1) == 0).sum()); n += len(x)
+    if _SHARD.world > 1: zero, n = all_sum(zero, n)   # each process counted its batches
     return zero / max(n, 1)
 
 def _noise_acc(model, items, e, norm, norm_kw, n_classes) -> float:
@@ -396,19 +424,19 @@ def _noise_acc(model, items, e, norm, norm_kw, n_classes) -> float:
             d = torch.empty_like(p).uniform_(-e, e) if norm == 'linf' else torch.randn_like(p)
             if norm != 'linf': d = d / d.flatten(1).norm(dim=1).clamp_min(1e-12).view(-1, *[1] * (p.dim() - 1)) * e
             yield sp.to_model((p + d).clamp(0, 1)), y
-    return _scored(*_predict(model, noisy(), n_classes))['accuracy']
+    return _scored(*predict_batches(model, noisy(), n_classes))['accuracy']
 
 def _overclaim(model, items, n_classes, e, acc, alive, attack, norm, norm_kw) -> dict:
     "Does the report's accuracy `acc` at radius `e` (its attack left the images `alive`) overclaim against APGD-CE + APGD-T? For an APGD-grade report: how much PGD-20 would."
     strong_headline = ATTACKS[attack].strong
     if strong_headline:   # the headline is APGD-grade: measure what PGD-20 would have claimed, on every image
-        weak = _scored(*_predict(model, ((pgd(model, x, y, e, alpha=e / 4, steps=20, norm=norm, **(norm_kw or {})), y) for x, y in items.batches()), n_classes))['correct']
+        weak = _scored(*predict_batches(model, ((pgd(model, x, y, e, alpha=e / 4, steps=20, norm=norm, **(norm_kw or {})), y) for x, y in items.batches()), n_classes))['correct']
         pgd_acc, strong = float(_unbits(weak).mean()), _unbits(''.join('1' if a else '0' for a in alive))   # APGD's own survivors
     else:   # the headline is PGD's (or FGSM's): APGD-CE + APGD-T on the images it left
         strong = np.zeros(len(items))
         if alive.any():
             sub = items.subset(alive)
-            strong[alive] = _unbits(_scored(*_predict(model, ((apgd_ce_t(model, x, y, e, norm=norm, **(norm_kw or {})), y) for x, y in sub.batches()), n_classes))['correct'])
+            strong[alive] = _unbits(_scored(*predict_batches(model, ((apgd_ce_t(model, x, y, e, norm=norm, **(norm_kw or {})), y) for x, y in sub.batches()), n_classes))['correct'])
         pgd_acc = acc
     apgd_acc = float(strong.mean())
     lo, hi = wilson_interval(int(strong.sum()), len(strong))
@@ -438,12 +466,12 @@ def masking_part(model, # Returns logits (batch, classes)
         ok = np.zeros(n)
         if alive.any():
             sub = items.subset(alive)
-            ok[alive] = _unbits(_scored(*_predict(model, ((atk(model, x, y, e, s, norm=norm, **(norm_kw or {}), **kw), y) for x, y in sub.batches()), n_classes))['correct'])
+            ok[alive] = _unbits(_scored(*predict_batches(model, ((atk(model, x, y, e, s, norm=norm, **(norm_kw or {}), **kw), y) for x, y in sub.batches()), n_classes))['correct'])
         return ok
     order = np.argsort(eps)
     rises = [float(acc[b] - acc[a]) for a, b in zip(order[:-1], order[1:])]
     checks = {'monotone': {'passed': all(r * n <= _slack(n) for r in rises), 'largest_rise': max(rises, default=0.)}}
-    if large_eps is None: large_eps = 0.5 if norm == 'linf' else 0.5 * float(np.sqrt(next(items.batches())[0][0].numel()))
+    if large_eps is None: large_eps = 0.5 if norm == 'linf' else 0.5 * float(np.sqrt(items.first()[0][0].numel()))
     tick(f'{attack} eps={large_eps:g}')
     big_attack, big_steps = ('pgd', 20) if ATTACKS[attack].strong else (attack, steps)   # PGD-20 suffices where nothing should survive
     big = float(run(large_eps, big_steps, big_attack, early_stop=big_attack == 'pgd').mean())   # an image broken once stays broken: stop there
@@ -479,7 +507,7 @@ def corruption_part(model, # Returns logits (batch, classes)
     for i, name in enumerate(names):
         for j, s in enumerate(severities):
             tick(f'{name}/{s}')
-            res[i][j] = _scored(*_predict(model, items.batches(name, s, seed), n_classes))
+            res[i][j] = _scored(*predict_batches(model, items.batches(name, s, seed), n_classes))
     per_image = np.mean([_unbits(r['correct']) for row in res for r in row], 0) if names else None   # share of settings each image survives
     return {'corruptions': {'names': names, 'severities': severities, **{k: [[r[k] for r in row] for row in res] for k in ('accuracy', 'accuracy_ci', 'correct')},
                             'mean_accuracy': float(per_image.mean()) if names else None,
@@ -494,7 +522,7 @@ def shift_part(model, # Returns logits (batch, classes)
     out = {}
     for name, sdl in (shifted or {}).items():
         tick(f'shifted {name}')
-        z, t = _predict(model, ((x, y) for x, y, *_ in sdl), n_classes)
+        z, t = predict_batches(model, ((x, y) for k, (x, y, *_) in enumerate(sdl) if k % _SHARD.world == _SHARD.rank), n_classes)
         out[name] = {**_scored(z, t), 'n': len(t)}
     return {'shifted': out}
 
@@ -661,7 +689,7 @@ def _class_names(learn, dl, model, items) -> list:
     "The class names: the DataLoader's vocab, else the Learner's, else 0..n-1 from the model's outputs."
     vocab = getattr(dl, 'vocab', None) or getattr(getattr(learn, 'dls', None), 'vocab', None)
     if vocab is None:
-        with eval_mode(model), torch.no_grad(): vocab = list(range(model_logits(model, next(items.batches())[0]).shape[1]))
+        with eval_mode(model), torch.no_grad(): vocab = list(range(model_logits(model, items.first()[0]).shape[1]))
     return [str(c) for c in vocab]
 
 class _Ticks:
@@ -711,6 +739,7 @@ def robustness_report(learn, # A Learner (or a bare model, with `dl` given) to e
                       progress:bool=True, # Show a progress bar
                       outputs=None, # The model's class names in output order, when the data holds only some of them: labels are mapped onto these outputs, and every output stays in the attack
                       sections=(), # More `ReportSection`s to measure, after the built-in ones
+                      shard:bool=None, # Split the images between the processes of a data-parallel group (each must call this, on the same weights); None: whenever there is one
                      ) -> RobustnessReport:
     "Measure a classifier the way the robustness literature does: clean quality, calibration, adversarial, corruption and shift accuracy."
     t_start = time.perf_counter()
@@ -722,22 +751,24 @@ def robustness_report(learn, # A Learner (or a bare model, with `dl` given) to e
         if not isinstance(s, ReportSection) or s.key in (None, 'clean', 'calibration', 'adversarial', 'checks', 'suspicious', 'corruptions', 'shifted', 'baseline', 'meta', 'version'):
             raise ValueError(f"sections must be ReportSection instances with a key of their own (not one of the report's), got {s!r}")
     model, dl = _model_and_dl(learn, dl)
+    model = get_model(model)   # under data-parallel training: the model inside DistributedDataParallel (attacks take input gradients only)
     device, norm_kw, n_total = next(model.parameters()).device, norm_kwargs(dl), len(dl.dataset)
     data, timing = {}, {}
-    with seeded(seed):
+    with seeded(seed), _sharded(world() > 1 if shard is None else bool(shard)):
         t0 = time.perf_counter()
         idxs = np.arange(n_total) if n_max is None or n_max >= n_total else np.sort(np.random.default_rng(seed).choice(n_total, n_max, replace=False))
         items = EvalItems(dl, idxs.tolist(), device)
+        items.seed = seed   # each batch's attack draws its random starts from (seed, pass, batch): the same on one process or many
         classes = _class_names(learn, dl, model, items)
         if outputs is not None: classes, shifted = _map_labels(items, classes, outputs, shifted)
         plan = [CleanSection(top_k, n_bins), AdversarialSection(eps, attack, steps, norm, norm_kw, attack_kw),
                 MaskingSection(attack, steps, norm, norm_kw, checks=checks and any(e > 0 for e in eps)), CorruptionSection(names, severities, seed), ShiftSection(shifted), *sections]
-        ticks = _Ticks(sum(s.ticks for s in plan), progress)
+        ticks = _Ticks(sum(s.ticks for s in plan), progress and _SHARD.rank == 0)
         for s in plan:   # in this order: the masking checks use the adversarial section, and the seeded random streams run through them all
             data.update(s.measure(model, items, len(classes), data, tick=ticks)); timing[s.key] = time.perf_counter() - t0; t0 = time.perf_counter()
         ticks.close()
     timing['total'] = time.perf_counter() - t_start
-    meta = {'n': len(idxs), 'n_total': n_total, **({'data_classes': _class_names(learn, dl, model, items)} if outputs is not None else {}), 'n_max': n_max, 'seed': seed, 'items': items.fingerprint, 'device': str(device), 'classes': classes,
+    meta = {'n': len(idxs), 'n_total': n_total, **({'data_classes': _class_names(learn, dl, model, items)} if outputs is not None else {}), 'n_max': n_max, 'seed': seed, 'items': items.fingerprint, 'device': str(device), 'processes': world() if shard is not False else 1, 'classes': classes,
             'attack': attack, 'steps': steps, 'attack_kw': attack_kw or {}, 'norm': norm, 'alpha': ATTACKS[attack].alpha,
             'normalized': bool(norm_kw), 'intervals': 'accuracy: Wilson 95%; mean over settings: percentile bootstrap over images (2000 resamples)',
             'created': datetime.datetime.now().astimezone().isoformat(timespec='seconds'), 'timing': timing}
@@ -868,7 +899,7 @@ def calibrate(learn, # A Learner (or a bare model, with `dl` given)
     "Fit temperature scaling (Guo et al. 2017) on held-out data; return the temperature, ECE/NLL/Brier before and after, and the calibrated model."
     model, dl = _model_and_dl(learn, dl, split='valid', doing='calibrating')   # held-out data, never the test set the report measures
     items = EvalItems(dl, device=next(model.parameters()).device)
-    logits, y = _predict(model, items.batches(), len(_class_names(learn, dl, model, items)))
+    logits, y = predict_batches(model, items.batches(), len(_class_names(learn, dl, model, items)))
     t = fit_temperature(logits, y)
     before, after = (calibration_metrics((logits / s).softmax(1).numpy(), y.numpy(), n_bins) for s in (1.0, t))
     return Calibration(t, before, after, TemperatureScaled(model, t))

@@ -2,7 +2,8 @@
 
 One torchrun launch (about 40 s on 2 cores, most of it two fastai imports) runs PGD adversarial training with
 `AdversarialAccuracy` and `OverfitGuard` under `ddp_ctx`, with a collapse that only rank 0 sees; each rank writes what
-it saw, and the checks below compare the ranks with each other and with a plain one-process PGD loop on the same weights.
+it saw, and the checks below compare the ranks with each other and with a plain one-process PGD loop on the same weights;
+on the final weights each rank also measures the robustness report sharded between the two and alone.
 A hang fails the test at its timeout instead of blocking the test command.
 """
 import json, os, subprocess, sys, textwrap
@@ -45,6 +46,11 @@ WORKER = textwrap.dedent('''
         xa = pgd(model, x, y, 0.1, steps=2, random_start=False, **norm_kwargs(dls))
         with torch.no_grad(): right += int((model(xa).argmax(1) == y).sum()); total += len(y)
 
+    from sftnb.evaluate import robustness_report   # the report on the same weights: each rank measures half of the batches, then alone
+    rkw = dict(dl=dls.valid.new(bs=16), eps=(0, 0.1), attack='pgd', steps=3, corruptions='gaussian_noise', severities=(2,), n_max=40, seed=1, progress=False)
+    sharded = robustness_report(learn, **rkw)
+    alone = robustness_report(learn, shard=False, **rkw)
+
     learn.metrics = accuracy
     learn.freeze()                                    # GradualUnfreeze makes weights trainable in the middle of a fit
     with ddp_ctx(learn):
@@ -54,7 +60,8 @@ WORKER = textwrap.dedent('''
     same_after_unfreezing = all(torch.equal(everyone[0], p) for p in everyone)
     json.dump(dict(rank=r, world=n, same_params=same, same_after_unfreezing=same_after_unfreezing, ddp_value=ddp_value, ddp_total=ddp_total, one_value=right / total,
                    one_total=total, actions=[h['action'] for h in guard.history], alpha=at.alpha, start_alpha=2.5 * 0.1 / 2,
-                   train_batches=train_batches), open(sys.argv[1] + f'/rank{r}.json', 'w'))
+                   train_batches=train_batches, report_sharded=sharded.results, report_alone=alone.results,
+                   report_processes=[sharded['meta']['processes'], alone['meta']['processes']]), open(sys.argv[1] + f'/rank{r}.json', 'w'))
 ''')
 
 @pytest.fixture(scope='module')
@@ -91,8 +98,16 @@ def test_unfreezing_in_the_middle_of_a_fit_keeps_the_processes_together(ranks):
     "GradualUnfreeze under DDP: the weights it unfreezes are averaged too (without `rewrap` they drifted apart by up to 0.015)."
     assert all(r['same_after_unfreezing'] for r in ranks)
 
+def test_the_sharded_report_is_the_one_process_report(ranks):
+    "The robustness report measured on two processes (each attacking and corrupting half of the batches) equals one process's on the same weights and seed: every accuracy, interval, masking check and per-image result, on both ranks."
+    for r in ranks:
+        assert r['report_processes'] == [2, 1]
+        assert r['report_sharded'] == r['report_alone']
+        assert r['report_sharded']['checks'] and len(r['report_sharded']['adversarial']['correct'][1]) == 40   # the checks ran; 40 images, 3 batches of 16
+    assert ranks[0]['report_sharded'] == ranks[1]['report_sharded']
+
 def test_sftnb_run_trains_the_main_job_on_two_processes(tmp_path):
-    "`sftnb run --nproc 2`: the main job's training runs on two processes forked from the kernel (launch_fit), its report in one."
+    "`sftnb run --nproc 2`: the main job's training and its report run on two processes forked from the kernel (launch_fit)."
     from conftest import TUTORIAL, _script
     out = tmp_path/'two'
     r = subprocess.run([_script('sftnb'), 'run', str(TUTORIAL), '--nproc', '2', '--out', str(out), '--no-progress', '-p', 'dataset', 'digits',
