@@ -249,7 +249,7 @@ class L2SP(Callback):
     def before_fit(self):
         start, names = getattr(self.learn, 'pretrained_state', None), getattr(self.learn, 'pretrained_names', None)
         if start is None or names is None: raise ValueError("L2SP needs learn.pretrained_state: build the Learner with sft_learner")
-        ps = dict(self.model.named_parameters())
+        ps = dict(get_model(self.learn.model).named_parameters())   # under DistributedDataParallel: the inner model's names ('module.' would match none)
         self.old = [(p, start[n].to(p.device)) for n, p in ps.items() if n in names]
         self.new = [p for n, p in ps.items() if n not in names]
         self._wd0 = [h.get('wd') for h in self.opt.hypers]      # L2-SP *replaces* weight decay: none while it is active
@@ -313,13 +313,14 @@ def wise_ft(learn:Learner, # Fine-tuned, built by `sft_learner` (it holds the st
     start = getattr(learn, 'probe_state' if head == 'probe' else 'pretrained_state', None)
     if start is None and head == 'probe': raise ValueError("head='probe' needs learn.probe_state: fine-tune with lp_ft, which keeps the weights after its linear probe")
     if start is None: raise ValueError("wise_ft needs learn.pretrained_state: build the Learner with sft_learner")
-    if head == 'finetuned' and not _is_body_head(learn.model): raise ValueError("head='finetuned' needs a (body, head) model from sft_learner; use head='interpolate'")
-    if getattr(learn, '_wise_sig', None) != _signature(learn.model):  # trained since the last call: snapshot the fine-tuned weights
-        learn.finetuned_state = {k: v.detach().clone() for k, v in learn.model.state_dict().items()}
+    m = get_model(learn.model)   # under DistributedDataParallel: the inner model, whose keys the starting weights have
+    if head == 'finetuned' and not _is_body_head(m): raise ValueError("head='finetuned' needs a (body, head) model from sft_learner; use head='interpolate'")
+    if getattr(learn, '_wise_sig', None) != _signature(m):  # trained since the last call: snapshot the fine-tuned weights
+        learn.finetuned_state = {k: v.detach().clone() for k, v in m.state_dict().items()}
     ft = learn.finetuned_state
     mix = lambda k: head != 'finetuned' or k.startswith('0.')   # '0.': the body of fastai's (body, head) model
-    learn.model.load_state_dict({k: torch.lerp(start[k].to(v), v, alpha) if v.is_floating_point() and mix(k) else v for k, v in ft.items()})
-    learn._wise_sig = _signature(learn.model)
+    m.load_state_dict({k: torch.lerp(start[k].to(v), v, alpha) if v.is_floating_point() and mix(k) else v for k, v in ft.items()})
+    learn._wise_sig = _signature(m)
     return learn
 
 def _accuracy(learn, dl) -> float:

@@ -58,10 +58,23 @@ WORKER = textwrap.dedent('''
     params = torch.cat([p.detach().flatten() for p in learn.model.parameters()])
     everyone = [None] * n; dist.all_gather_object(everyone, params)
     same_after_unfreezing = all(torch.equal(everyone[0], p) for p in everyone)
+
+    from sftnb.finetune import L2SP, EMA, wise_ft          # the other training callbacks, and WiSE-FT on the wrapped model
+    from sftnb.augment import AugMixJSD
+    l2 = L2SP(alpha=0.1)
+    learn.unfreeze()
+    with ddp_ctx(learn):
+        with learn.no_bar(), learn.no_logging(): learn.fit(2, 1e-3, cbs=[l2, AugMixJSD(), EMA()])
+        wise_ft(learn, 0.5)
+    params = torch.cat([p.detach().flatten() for p in learn.model.parameters()])
+    everyone = [None] * n; dist.all_gather_object(everyone, params)
+    same_after_the_rest = all(torch.equal(everyone[0], p) for p in everyone)
+    l2sp_pretrained = [len(l2.old), len([k for k, _ in learn.model.named_parameters() if k in learn.pretrained_names])]
     json.dump(dict(rank=r, world=n, same_params=same, same_after_unfreezing=same_after_unfreezing, ddp_value=ddp_value, ddp_total=ddp_total, one_value=right / total,
                    one_total=total, actions=[h['action'] for h in guard.history], alpha=at.alpha, start_alpha=2.5 * 0.1 / 2,
                    train_batches=train_batches, report_sharded=sharded.results, report_alone=alone.results,
-                   report_processes=[sharded['meta']['processes'], alone['meta']['processes']]), open(sys.argv[1] + f'/rank{r}.json', 'w'))
+                   report_processes=[sharded['meta']['processes'], alone['meta']['processes']],
+                   same_after_the_rest=same_after_the_rest, l2sp_pretrained=l2sp_pretrained), open(sys.argv[1] + f'/rank{r}.json', 'w'))
 ''')
 
 @pytest.fixture(scope='module')
@@ -97,6 +110,12 @@ def test_a_collapse_seen_by_rank0_is_acted_on_by_every_rank(ranks):
 def test_unfreezing_in_the_middle_of_a_fit_keeps_the_processes_together(ranks):
     "GradualUnfreeze under DDP: the weights it unfreezes are averaged too (without `rewrap` they drifted apart by up to 0.015)."
     assert all(r['same_after_unfreezing'] for r in ranks)
+
+def test_l2sp_augmix_ema_and_wise_ft_keep_the_processes_together(ranks):
+    "L2-SP, AugMixJSD and EMA in one fit, then WiSE-FT on the wrapped model: identical weights on both ranks, and L2-SP pulls the pretrained weights (it found them by name inside DistributedDataParallel; before, it found none and decayed every weight as new)."
+    for r in ranks:
+        assert r['same_after_the_rest']
+        assert r['l2sp_pretrained'][0] == r['l2sp_pretrained'][1] > 0
 
 def test_the_sharded_report_is_the_one_process_report(ranks):
     "The robustness report measured on two processes (each attacking and corrupting half of the batches) equals one process's on the same weights and seed: every accuracy, interval, masking check and per-image result, on both ranks."
