@@ -123,12 +123,17 @@ def launch_fit(learn, # A fastai `Learner`, built in this process
     from pathlib import Path
     with tempfile.TemporaryDirectory() as d:
         def one_process():
-            with ddp_ctx(learn), learn.no_bar(): out = fit(learn)   # a child's progress bar cannot reach the notebook
+            out = pruned = None
+            try:
+                with ddp_ctx(learn), learn.no_bar(): out = fit(learn)   # a child's progress bar cannot reach the notebook
+            except Exception as e:   # a tuner's stop is a result: every process raises it together (`report_epochs` sends rank 0's verdict)
+                if type(e).__name__ != 'TrialPruned': raise
+                pruned = str(e)
             if rank() == 0:
                 torch.save(get_model(learn.model).state_dict(), Path(d)/'model.pth')
                 rec = learn.recorder
                 state = dict(values=[list(v) for v in rec.values], losses=[float(l) for l in rec.losses], lrs=list(rec.lrs), iters=list(rec.iters),
-                             metric_names=list(rec.metric_names), out=out)
+                             metric_names=list(rec.metric_names), out=out, pruned=pruned)
                 (Path(d)/'rest.json').write_text(json.dumps(json_safe(state)))
         notebook_launcher(one_process, num_processes=nproc, use_port=str(_free_port()))
         if not (Path(d)/'rest.json').exists(): raise RuntimeError(f"launch_fit: the {nproc} processes ended without rank 0's results (see their output above)")
@@ -137,4 +142,7 @@ def launch_fit(learn, # A fastai `Learner`, built in this process
     rec = learn.recorder
     rec.values, rec.lrs, rec.iters, rec.metric_names = [L(v) for v in state['values']], L(state['lrs']), L(state['iters']), L(state['metric_names'])
     rec.losses = [torch.tensor(l) for l in state['losses']]
+    if state.get('pruned') is not None:   # raised here as in one process, so that `sftnb tune` ends the trial as pruned
+        from sftnb.experiment import TrialPruned
+        raise TrialPruned(state['pruned'])
     return state['out']

@@ -64,7 +64,7 @@ WORKER = textwrap.dedent('''
     l2 = L2SP(alpha=0.1)
     learn.unfreeze()
     with ddp_ctx(learn):
-        with learn.no_bar(), learn.no_logging(): learn.fit(2, 1e-3, cbs=[l2, AugMixJSD(), EMA()])
+        with learn.no_bar(), learn.no_logging(): learn.fit(1, 1e-3, cbs=[l2, AugMixJSD(), EMA()])
         wise_ft(learn, 0.5)
     params = torch.cat([p.detach().flatten() for p in learn.model.parameters()])
     everyone = [None] * n; dist.all_gather_object(everyone, params)
