@@ -147,7 +147,7 @@ if __name__ == '__main__':
             else: (learn, secs), extra = train_sftnb(dls, method, epochs, warmup, a.lr, a.guard, quick_valid=shots is not None, nfgsm_k=a.nfgsm_k), ({'nfgsm_k': a.nfgsm_k} if method == 'nfgsm' and a.nfgsm_k is not None else {})
             if a.save and method != 'madry_pgd40':
                 from sftnb.deploy import save_model
-                save_model(learn, Path(a.save)/f"{method}-seed{seed}" + (f"-shots{shots}" if shots else ''))
+                save_model(learn, Path(a.save)/(f"{method}-seed{seed}" + (f"-shots{shots}" if shots else '')))
             row = dict(method=method, seed=seed, shots=shots, n_train=len(dls.train_ds), steps=epochs * len(dls.train), checks=a.checks, epochs=epochs if method != 'madry_pgd40' else None, warmup=warmup, lr=a.lr,
                        guard=a.guard, train_s=secs, **extra, **judge(learn, dls, a.aa_n, seed, a.checks), torch_threads=torch.get_num_threads())
             with open(a.out, 'a') as f: f.write(json.dumps(row) + '\n')
