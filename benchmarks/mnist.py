@@ -15,7 +15,7 @@ The report's masking checks run only with `--checks` (they double APGD's cost); 
 by more than the half-width of APGD's interval) is computed from the two figures every run measures.
 Usage: python benchmarks/mnist.py [--methods pgd,trades,nfgsm,fgsm_rs] [--seeds 0] [--epochs 15] [--warmup 5] [--lr 1e-3]
        [--aa-n 100] [--checks] [--guard] [--reference SECONDS | --reference-passes N] [--shots 10,50,100 [--steps 720]]
-       [--nfgsm-k K] [--out /tmp/mnist_bench.jsonl] [--table]
+       [--nfgsm-k K] [--save DIR] [--evaluate DIR] [--out /tmp/mnist_bench.jsonl] [--table]
 `--shots` draws a learning curve: k training images per class (`image_dls(shots=k)`, stratified and seeded; validation and
 test splits untouched), each trained for `--steps` optimizer steps (the full recipe's 30 epochs x 24 batches = 720) with the
 warm-up the same share of training."""
@@ -132,9 +132,24 @@ if __name__ == '__main__':
     ap.add_argument('--steps', type=int, default=None, help="with --shots: train for this many optimizer steps (epochs and warm-up scaled to keep the recipe's shape); default --epochs")
     ap.add_argument('--save', default=None, help='keep each trained model here (sftnb.deploy.save_model: one folder per run), e.g. for benchmarks/autoattack_reference.py --model')
     ap.add_argument('--nfgsm-k', type=float, default=None, help="N-FGSM's noise multiplier k (noise in [-k*eps, k*eps]); default the paper's 2")
+    ap.add_argument('--evaluate', default=None, help="judge models kept by --save in this folder (METHOD-seedSEED, for each of --methods and --seeds) instead of training: e.g. AutoAttack on every test image afterwards")
     ap.add_argument('--out', default='/tmp/mnist_bench.jsonl'); ap.add_argument('--table', action='store_true')
     a = ap.parse_args()
     if a.table: table(a.out); raise SystemExit
+    if a.evaluate:
+        from sftnb.deploy import load_model, PixelModel
+        for seed in map(int, a.seeds.split(',')):
+            for method in [m for m in a.methods.split(',') if m]:
+                folder = Path(a.evaluate)/f"{method}-seed{seed}"
+                model, info = load_model(folder)
+                nrm = info['normalization']   # the learner had added this Normalize to its DataLoaders; these take pixels: fold it into the model
+                model = PixelModel(model, nrm['mean'], nrm['std']).eval() if nrm else model
+                dls = data(seed)
+                row = dict(method=method, seed=seed, shots=None, checks=a.checks, epochs=a.epochs, warmup=a.warmup, lr=a.lr, guard=a.guard, train_s=float('nan'),
+                           evaluated_from=str(folder), **judge(model, dls, a.aa_n, seed, a.checks), torch_threads=torch.get_num_threads())
+                with open(a.out, 'a') as f: f.write(json.dumps(row) + '\n')
+                print(json.dumps({k: v for k, v in row.items() if not k.endswith('bits')}), flush=True)
+        raise SystemExit
     for seed, shots in ((s, k) for s in map(int, a.seeds.split(',')) for k in ([int(k) for k in a.shots.split(',')] if a.shots else [None])):
         runs = [m for m in a.methods.split(',') if m] + (['madry_pgd40'] if a.reference or a.reference_passes else [])
         for method in runs:
