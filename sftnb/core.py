@@ -10,8 +10,9 @@ import contextlib, hashlib, math, operator, os, random, sys, tempfile, warnings
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['check_int', 'check_range', 'set_seed', 'seeded', 'get_device', 'process_rank', 'cache_dir', 'atomic_write',
-           'file_hash', 'json_safe', 'wilson_interval', 'bootstrap_interval', 'flatten_dict', 'read_yaml']
+__all__ = ['check_int', 'check_range', 'set_seed', 'seeded', 'get_device', 'process_rank', 'TrialPruned', 'cache_dir',
+           'atomic_write', 'file_hash', 'json_safe', 'wilson_interval', 'bootstrap_interval', 'flatten_dict',
+           'read_yaml']
 
 # %% ../nbs/00_core.ipynb #24d69998
 def _bounds(lo, hi, lo_open=False, hi_open=False, whole=False) -> str:
@@ -114,6 +115,10 @@ def process_rank() -> int:
     "This process's rank in a `torch.distributed` group, 0 without one (and when torch is not imported: there is no group then)."
     d = sys.modules.get('torch.distributed')
     return d.get_rank() if d is not None and d.is_available() and d.is_initialized() else 0
+
+# %% ../nbs/00_core.ipynb #446a1e32
+class TrialPruned(Exception):
+    "Raised inside a notebook by `sftnb.experiment.report` when the tuner's pruner stops the trial; `run` then ends the run as 'pruned' (here, so that `sftnb.distributed` can raise it too)."
 
 # %% ../nbs/00_core.ipynb #48eb0d09
 def _user_cache_root() -> Path:

@@ -12,7 +12,7 @@ from fastcore.basics import patch
 from fastai.torch_core import get_model
 from torch.nn.parallel import DistributedDataParallel
 from fastai.distributed import DistributedDL
-from .core import check_int, json_safe, process_rank
+from .core import check_int, json_safe, process_rank, TrialPruned
 
 # %% auto #0
 __all__ = ['rank', 'distributed', 'world', 'comm_device', 'all_sum', 'from_rank0', 'my_share', 'gather_shares', 'gather_list',
@@ -127,7 +127,7 @@ def launch_fit(learn, # A fastai `Learner`, built in this process
             try:
                 with ddp_ctx(learn), learn.no_bar(): out = fit(learn)   # a child's progress bar cannot reach the notebook
             except Exception as e:   # a tuner's stop is a result: every process raises it together (`report_epochs` sends rank 0's verdict)
-                if type(e).__name__ != 'TrialPruned': raise
+                if not isinstance(e, TrialPruned): raise
                 pruned = str(e)
             if rank() == 0:
                 torch.save(get_model(learn.model).state_dict(), Path(d)/'model.pth')
@@ -143,6 +143,5 @@ def launch_fit(learn, # A fastai `Learner`, built in this process
     rec.values, rec.lrs, rec.iters, rec.metric_names = [L(v) for v in state['values']], L(state['lrs']), L(state['iters']), L(state['metric_names'])
     rec.losses = [torch.tensor(l) for l in state['losses']]
     if state.get('pruned') is not None:   # raised here as in one process, so that `sftnb tune` ends the trial as pruned
-        from sftnb.experiment import TrialPruned
         raise TrialPruned(state['pruned'])
     return state['out']

@@ -9,12 +9,12 @@ from __future__ import annotations
 import ast, datetime, io, json, keyword, logging, os, platform, re, socket, subprocess, sys, tempfile, threading, time, tokenize, traceback, uuid
 from pathlib import Path
 
-from .core import atomic_write, json_safe, flatten_dict, check_range, check_int, process_rank
+from .core import atomic_write, json_safe, flatten_dict, check_range, check_int, process_rank, TrialPruned
 
 # %% auto #0
 __all__ = ['PRUNERS', 'new_run_dir', 'read_metrics', 'pid_alive', 'run_state', 'run_folder', 'record', 'notebook_params',
-           'param_range', 'param_words', 'check_params', 'make_nb', 'RunFailed', 'TrialPruned', 'RunInterrupted',
-           'RunPruned', 'run', 'make_pruner', 'report', 'report_epochs']
+           'param_range', 'param_words', 'check_params', 'make_nb', 'RunFailed', 'RunInterrupted', 'RunPruned', 'run',
+           'make_pruner', 'report', 'report_epochs']
 
 # %% ../nbs/06_experiment.ipynb #639bed44
 class _Claimed:
@@ -242,8 +242,6 @@ class RunFailed(RuntimeError):
         where = f"cell {error['cell_index']}" if error.get('cell_index') is not None else 'the run'
         super().__init__(f"{where} raised {error['ename']}: {error['evalue']}\n  partial notebook kept at {self.notebook}")
 
-class TrialPruned(Exception):
-    "Raised inside a notebook by `report` when the tuner's pruner stops the trial; `run` then ends the run as 'pruned'."
 
 class RunInterrupted(KeyboardInterrupt):
     "A notebook run stopped by Ctrl-C (a `KeyboardInterrupt`, so code that catches that still does); `.notebook` is the partial notebook."

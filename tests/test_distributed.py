@@ -47,7 +47,7 @@ WORKER = textwrap.dedent('''
         with torch.no_grad(): right += int((model(xa).argmax(1) == y).sum()); total += len(y)
 
     from sftnb.evaluate import robustness_report   # the report on the same weights: each rank measures half of the batches, then alone
-    rkw = dict(dl=dls.valid.new(bs=16), eps=(0, 0.1), attack='pgd', steps=3, corruptions='gaussian_noise', severities=(2,), n_max=40, seed=1, progress=False)
+    rkw = dict(dl=dls.valid.new(bs=8), eps=(0, 0.1), attack='pgd', steps=3, corruptions='gaussian_noise', severities=(2,), n_max=24, seed=1, progress=False)
     sharded = robustness_report(learn, **rkw)
     alone = robustness_report(learn, shard=False, **rkw)
 
@@ -122,7 +122,7 @@ def test_the_sharded_report_is_the_one_process_report(ranks):
     for r in ranks:
         assert r['report_processes'] == [2, 1]
         assert r['report_sharded'] == r['report_alone']
-        assert r['report_sharded']['checks'] and len(r['report_sharded']['adversarial']['correct'][1]) == 40   # the checks ran; 40 images, 3 batches of 16
+        assert r['report_sharded']['checks'] and len(r['report_sharded']['adversarial']['correct'][1]) == 24   # the checks ran; 24 images, 3 batches of 8
     assert ranks[0]['report_sharded'] == ranks[1]['report_sharded']
 
 def test_sftnb_run_trains_the_main_job_on_two_processes(tmp_path):
