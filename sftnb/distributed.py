@@ -15,7 +15,7 @@ from fastai.distributed import DistributedDL
 from .core import check_int, json_safe, process_rank, TrialPruned
 
 # %% auto #0
-__all__ = ['rank', 'distributed', 'world', 'comm_device', 'all_sum', 'from_rank0', 'my_share', 'gather_shares', 'gather_list',
+__all__ = ['rank', 'distributed', 'world', 'comm_device', 'all_sum', 'from_rank0', 'my_share', 'gather_list', 'gather_shares',
            'sync_module', 'rewrap', 'ddp_ctx', 'launch_fit']
 
 # %% ../nbs/00b_distributed.ipynb #90fa4cdb
@@ -61,15 +61,6 @@ def my_share(n:int) -> range:
     "The indices of `n` items this process handles: every `world()`-th from its rank (all of them in one process)."
     return range(rank(), n, world())
 
-def gather_shares(t:torch.Tensor) -> torch.Tensor:
-    "Every process's `t` computed on its `my_share` of the items, put back in item order, on every process (`t` in one process)."
-    if not distributed(): return t
-    parts = [None] * world()
-    dist.all_gather_object(parts, t.detach().cpu())
-    out = torch.empty((sum(map(len, parts)), *t.shape[1:]), dtype=t.dtype)
-    for r, p in enumerate(parts): out[r::len(parts)] = p
-    return out.to(t.device)
-
 def gather_list(xs:list) -> list:
     "Every process's list `xs` of results for its `my_share` of the items (any picklable objects, e.g. one tensor per batch), put back in item order, on every process."
     if not distributed(): return list(xs)
@@ -78,6 +69,12 @@ def gather_list(xs:list) -> list:
     out = [None] * sum(map(len, parts))
     for r, p in enumerate(parts): out[r::len(parts)] = p
     return out
+
+def gather_shares(t:torch.Tensor) -> torch.Tensor:
+    "Every process's `t` computed on its `my_share` of the items (one row per item), put back in item order, on every process (`t` in one process)."
+    if not distributed(): return t
+    rows = gather_list(t.detach().cpu().unbind(0))
+    return (torch.stack(rows) if rows else t.detach().cpu()[:0]).to(t.device)
 
 # %% ../nbs/00b_distributed.ipynb #7e1d0204
 def sync_module(model:torch.nn.Module) -> torch.nn.Module:
@@ -126,9 +123,7 @@ def launch_fit(learn, # A fastai `Learner`, built in this process
             out = pruned = None
             try:
                 with ddp_ctx(learn), learn.no_bar(): out = fit(learn)   # a child's progress bar cannot reach the notebook
-            except Exception as e:   # a tuner's stop is a result: every process raises it together (`report_epochs` sends rank 0's verdict)
-                if not isinstance(e, TrialPruned): raise
-                pruned = str(e)
+            except TrialPruned as e: pruned = str(e)   # a tuner's stop is a result: every process raises it together (`report_epochs` sends rank 0's verdict)
             if rank() == 0:
                 torch.save(get_model(learn.model).state_dict(), Path(d)/'model.pth')
                 rec = learn.recorder

@@ -169,6 +169,8 @@ def _sharded(on:bool):
     try: yield
     finally: _SHARD.rank, _SHARD.world = old
 
+def _mine(k:int) -> bool: return k % _SHARD.world == _SHARD.rank   # is batch k this process's to measure?
+
 class EvalItems:
     "A fastai `TfmdDL`'s items, decoded and resized once, then batched (optionally corrupted) exactly as `dl` / `corrupted_dl(dl, ...)` would."
     def __init__(self, dl, # A fastai `TfmdDL` of labelled images (e.g. `dls.test`)
@@ -197,7 +199,7 @@ class EvalItems:
         tfms = ([Corrupt(corruption, severity, seed)] if corruption else []) + self.post
         self._passes[0] += 1
         for k, i in enumerate(range(0, len(self.items), self.dl.bs or 64)):
-            if k % _SHARD.world != _SHARD.rank: continue   # another process measures this batch
+            if not _mine(k): continue   # another process measures this batch
             x, y = self._batch(i, tfms)
             if self.seed is not None: torch.manual_seed(zlib.crc32(f'{self.seed}/{self._passes[0]}/{k}'.encode()))   # the attack's draws for this batch, whoever measures it
             yield x, y
@@ -522,7 +524,7 @@ def shift_part(model, # Returns logits (batch, classes)
     out = {}
     for name, sdl in (shifted or {}).items():
         tick(f'shifted {name}')
-        z, t = predict_batches(model, ((x, y) for k, (x, y, *_) in enumerate(sdl) if k % _SHARD.world == _SHARD.rank), n_classes)
+        z, t = predict_batches(model, ((x, y) for k, (x, y, *_) in enumerate(sdl) if _mine(k)), n_classes)
         out[name] = {**_scored(z, t), 'n': len(t)}
     return {'shifted': out}
 
