@@ -70,11 +70,22 @@ WORKER = textwrap.dedent('''
     everyone = [None] * n; dist.all_gather_object(everyone, params)
     same_after_the_rest = all(torch.equal(everyone[0], p) for p in everyone)
     l2sp_pretrained = [len(l2.old), len([k for k, _ in learn.model.named_parameters() if k in learn.pretrained_names])]
+
+    from sftnb.finetune import lp_ft                  # LP-FT: a probe on the frozen body, then everything, two fits in one context
+    lp = sft_learner(dls, 'digits_cnn', head='linear')
+    with ddp_ctx(lp):
+        with lp.no_bar(), lp.no_logging(): lp_ft(lp, lp_epochs=1, ft_epochs=1)
+    body = lambda sd: torch.cat([v.double().flatten() for k, v in sd.items() if k.startswith('0.') and v.is_floating_point()])
+    lp_state = [torch.cat([p.detach().flatten() for p in lp.model.parameters()]), body(lp.probe_state)]
+    everyone = [None] * n; dist.all_gather_object(everyone, lp_state)
+    lp_ft_same = all(torch.equal(everyone[0][i], e[i]) for e in everyone for i in range(2))
+    lp_probe_kept_body = bool(torch.equal(body(lp.probe_state), body(lp.pretrained_state)))   # the probe moved the head alone (norm statistics included)
     json.dump(dict(rank=r, world=n, same_params=same, same_after_unfreezing=same_after_unfreezing, ddp_value=ddp_value, ddp_total=ddp_total, one_value=right / total,
                    one_total=total, actions=[h['action'] for h in guard.history], alpha=at.alpha, start_alpha=2.5 * 0.1 / 2,
                    train_batches=train_batches, report_sharded=sharded.results, report_alone=alone.results,
                    report_processes=[sharded['meta']['processes'], alone['meta']['processes']],
-                   same_after_the_rest=same_after_the_rest, l2sp_pretrained=l2sp_pretrained), open(sys.argv[1] + f'/rank{r}.json', 'w'))
+                   same_after_the_rest=same_after_the_rest, l2sp_pretrained=l2sp_pretrained,
+                   lp_ft_same=lp_ft_same, lp_probe_kept_body=lp_probe_kept_body), open(sys.argv[1] + f'/rank{r}.json', 'w'))
 ''')
 
 @pytest.fixture(scope='module')
@@ -126,17 +137,25 @@ def test_the_sharded_report_is_the_one_process_report(ranks):
     assert ranks[0]['report_sharded'] == ranks[1]['report_sharded']
 
 def test_sftnb_run_trains_the_main_job_on_two_processes(tmp_path):
-    "`sftnb run --nproc 2`: the main job's training and its report run on two processes forked from the kernel (launch_fit)."
+    "`sftnb run --nproc 2`: the main job's training (WiSE-FT's per-epoch value included) and its report run on two processes forked from the kernel (launch_fit)."
     from conftest import TUTORIAL, _script
     out = tmp_path/'two'
     r = subprocess.run([_script('sftnb'), 'run', str(TUTORIAL), '--nproc', '2', '--out', str(out), '--no-progress', '-p', 'dataset', 'digits',
-                        '-p', 'epochs', '3', '-p', 'report_n', '60',
+                        '-p', 'epochs', '3', '-p', 'report_n', '60', '-p', 'strategy', 'wise_ft', '-p', 'wise_alpha', '1.0',
                         '-p', 'adv_eval_eps', '', '-p', 'corruptions', ''], capture_output=True, text=True, timeout=600)   # the report's attacks and corruptions are one process's, tested elsewhere
     assert r.returncode == 0, (r.stdout[-3000:], r.stderr[-3000:])
     m = json.loads((out/'metrics.json').read_text())
     assert m['status'] == 'finished' and m['world_size'] == 2 and m['params']['nproc'] == 2
     assert list(m['reported']) == ['0', '1', '2']               # one value per epoch, written by rank 0 alone
+    # under wise_ft the value of each epoch is measured on the interpolated weights inside the wrapper; at alpha 1 they are
+    # the trained ones, so it is fastai's validation accuracy of that epoch (179 images: one image apart at most, float noise)
+    for e, h in enumerate(m['history']): assert abs(m['reported'][str(e)] - h['accuracy']) <= 1 / 179 + 1e-6, (m['reported'], m['history'])
     assert m['guard'] in ('ok', 'never_robust', 'collapsed')    # the digits recipe's OverfitGuard ran, and its verdict came back
     assert len(m['history']) == 3 and m['train_time_s'] > 0     # rank 0's recorder came back into the kernel
     # clean accuracy on 60 test images after 3 epochs, 2 processes, bs 32 each: 0.967, 0.967, 1.000 (seeds 0, 1, 42; one process, seed 42: 0.967)
     assert m["clean_acc"] > 0.85, m["clean_acc"]
+
+def test_lp_ft_keeps_the_processes_together(ranks):
+    "LP-FT's two fits (a linear probe on the frozen body, then everything) on two processes: identical weights and probed weights on both ranks; the probe left the body, norm statistics included, as pretrained."
+    for r in ranks:
+        assert r['lp_ft_same'] and r['lp_probe_kept_body']
