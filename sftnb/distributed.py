@@ -16,7 +16,7 @@ from .core import check_int, json_safe, process_rank, TrialPruned
 
 # %% auto #0
 __all__ = ['rank', 'distributed', 'world', 'comm_device', 'all_sum', 'from_rank0', 'my_share', 'gather_list', 'gather_shares',
-           'sync_module', 'rewrap', 'ddp_ctx', 'launch_fit']
+           'sync_module', 'rewrap', 'sync_batchnorm', 'ddp_ctx', 'launch_fit']
 
 # %% ../nbs/00b_distributed.ipynb #90fa4cdb
 def distributed() -> bool:
@@ -94,13 +94,54 @@ def rewrap(learn):
                                           find_unused_parameters=m.find_unused_parameters, **kw)
     return learn
 
+# %% ../nbs/00b_distributed.ipynb #7c94190a
+from torch.nn.modules.batchnorm import _BatchNorm
+
+class _SyncedNorm:
+    "Mixed into a BatchNorm layer's own class by `sync_batchnorm`: batch statistics over every process's batch, differentiable (two all-reduces per forward pass)."
+    def forward(self, x):
+        if not ((self.training or not self.track_running_stats) and distributed()): return super().forward(x)   # eval mode: the running statistics
+        self._check_input_dim(x)
+        from torch.distributed.nn.functional import all_reduce   # all-reduce with a backward: gradients flow through the statistics to every process
+        c, dims = x.shape[1], [0] + list(range(2, x.dim()))
+        shape = [1, c] + [1] * (x.dim() - 2)
+        s = all_reduce(torch.cat([x.sum(dims), x.new_full((1,), x.numel() // c)]), group=self._sync_group)
+        n = s[-1].detach()
+        mean = s[:c] / n
+        xc = x - mean.view(shape)
+        var = all_reduce((xc * xc).sum(dims), group=self._sync_group) / n   # two passes: no cancellation in E[x^2] - E[x]^2
+        if self.training and self.track_running_stats:
+            with torch.no_grad():
+                self.num_batches_tracked.add_(1)
+                m = 1.0 / float(self.num_batches_tracked) if self.momentum is None else self.momentum
+                self.running_mean.lerp_(mean.detach(), m)
+                self.running_var.lerp_(var.detach() * n / (n - 1).clamp_min(1), m)   # unbiased, as torch's BatchNorm keeps it
+        y = xc * torch.rsqrt(var + self.eps).view(shape)
+        return y * self.weight.view(shape) + self.bias.view(shape) if self.affine else y
+
+_SYNCED = {}
+def _synced(cls): return _SYNCED.setdefault(cls, type(f'Synced{cls.__name__}', (_SyncedNorm, cls), {}))
+
+@contextlib.contextmanager
+def sync_batchnorm(model:torch.nn.Module):
+    "While inside, every BatchNorm layer of `model` normalizes a training batch with the statistics of all processes' batches together (torch's `SyncBatchNorm` for CPUs, where it needs GPUs); the layers, their parameters and their keys stay the model's own. One process: nothing changes."
+    if not distributed(): yield model; return
+    layers = {m: type(m) for m in model.modules() if isinstance(m, _BatchNorm) and not isinstance(m, (_SyncedNorm, torch.nn.SyncBatchNorm))}
+    group = dist.new_group(backend='gloo')   # a group of its own: its collectives never interleave with DistributedDataParallel's
+    for m, cls in layers.items(): m.__class__, m._sync_group = _synced(cls), group
+    try: yield model
+    finally:
+        for m, cls in layers.items(): m.__class__ = cls; del m._sync_group
+        dist.destroy_process_group(group)
+
 # %% ../nbs/00b_distributed.ipynb #1704e2ce
 @contextlib.contextmanager
-def ddp_ctx(learn, sync_bn:bool=None, **kwargs):
-    "fastai's `learn.distrib_ctx()` on CPUs and GPUs alike: on CPUs `cpu=True` (else accelerate picks no distribution) and no SyncBatchNorm (GPU-only). One process: nothing changes."
+def ddp_ctx(learn, sync_bn:bool=True, **kwargs):
+    "fastai's `learn.distrib_ctx()` on CPUs and GPUs alike: on CPUs `cpu=True` (else accelerate picks no distribution), and BatchNorm statistics over all processes (`sync_bn`): torch's `SyncBatchNorm` on GPUs, `sync_batchnorm` on CPUs. One process: nothing changes."
     on_gpu = torch.cuda.is_available() and not kwargs.get('cpu', False)
     if not on_gpu: kwargs['cpu'] = True
-    with learn.distrib_ctx(sync_bn=on_gpu if sync_bn is None else sync_bn, **kwargs) as l: yield l
+    with learn.distrib_ctx(sync_bn=sync_bn and on_gpu, **kwargs) as l:
+        with (sync_batchnorm(get_model(l.model)) if sync_bn and not on_gpu else contextlib.nullcontext()): yield l
 
 # %% ../nbs/00b_distributed.ipynb #c40e2c59
 def _free_port() -> int:
