@@ -102,6 +102,8 @@ class _SyncedNorm:
     def forward(self, x):
         if not ((self.training or not self.track_running_stats) and distributed()): return super().forward(x)   # eval mode: the running statistics
         self._check_input_dim(x)
+        dt = x.dtype
+        if dt in (torch.float16, torch.bfloat16): x = x.float()   # statistics in float32, as BatchNorm keeps them under mixed precision
         from torch.distributed.nn.functional import all_reduce   # all-reduce with a backward: gradients flow through the statistics to every process
         c, dims = x.shape[1], [0] + list(range(2, x.dim()))
         shape = [1, c] + [1] * (x.dim() - 2)
@@ -117,7 +119,7 @@ class _SyncedNorm:
                 self.running_mean.lerp_(mean.detach(), m)
                 self.running_var.lerp_(var.detach() * n / (n - 1).clamp_min(1), m)   # unbiased, as torch's BatchNorm keeps it
         y = xc * torch.rsqrt(var + self.eps).view(shape)
-        return y * self.weight.view(shape) + self.bias.view(shape) if self.affine else y
+        return (y * self.weight.view(shape) + self.bias.view(shape) if self.affine else y).to(dt)
 
 _SYNCED = {}
 def _synced(cls): return _SYNCED.setdefault(cls, type(f'Synced{cls.__name__}', (_SyncedNorm, cls), {}))
