@@ -132,7 +132,7 @@ if __name__ == '__main__':
     ap.add_argument('--steps', type=int, default=None, help="with --shots: train for this many optimizer steps (epochs and warm-up scaled to keep the recipe's shape); default --epochs")
     ap.add_argument('--save', default=None, help='keep each trained model here (sftnb.deploy.save_model: one folder per run), e.g. for benchmarks/autoattack_reference.py --model')
     ap.add_argument('--nfgsm-k', type=float, default=None, help="N-FGSM's noise multiplier k (noise in [-k*eps, k*eps]); default the paper's 2")
-    ap.add_argument('--evaluate', default=None, help="judge models kept by --save in this folder (METHOD-seedSEED, for each of --methods and --seeds) instead of training: e.g. AutoAttack on every test image afterwards")
+    ap.add_argument('--evaluate', default=None, help="judge models kept by --save in this folder (METHOD-seedSEED, for each of --methods and --seeds) instead of training: e.g. AutoAttack on every test image afterwards; pass the --epochs, --warmup and --lr they were trained with, which the rows record")
     ap.add_argument('--out', default='/tmp/mnist_bench.jsonl'); ap.add_argument('--table', action='store_true')
     a = ap.parse_args()
     if a.table: table(a.out); raise SystemExit
