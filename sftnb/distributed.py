@@ -98,27 +98,31 @@ def rewrap(learn):
 from torch.nn.modules.batchnorm import _BatchNorm
 
 class _SyncedNorm:
-    "Mixed into a BatchNorm layer's own class by `sync_batchnorm`: batch statistics over every process's batch, differentiable (two all-reduces per forward pass)."
+    "Mixed into a BatchNorm layer's own class by `sync_batchnorm`: batch statistics over every process's batch, differentiable, one all-reduce per forward pass (and one per backward)."
     def forward(self, x):
         if not ((self.training or not self.track_running_stats) and distributed()): return super().forward(x)   # eval mode: the running statistics
         self._check_input_dim(x)
         dt = x.dtype
-        if dt in (torch.float16, torch.bfloat16): x = x.float()   # statistics in float32, as BatchNorm keeps them under mixed precision
+        if dt in (torch.float16, torch.bfloat16): x = x.float()   # statistics in float32 at least, as BatchNorm keeps them under mixed precision
         from torch.distributed.nn.functional import all_reduce   # all-reduce with a backward: gradients flow through the statistics to every process
         c, dims = x.shape[1], [0] + list(range(2, x.dim()))
         shape = [1, c] + [1] * (x.dim() - 2)
-        s = all_reduce(torch.cat([x.sum(dims), x.new_full((1,), x.numel() // c)]), group=self._sync_group)
+        # one collective for both moments: sums of x - k, k the running mean (the same on every process, and near the batch mean,
+        # so that E[(x-k)^2] - E[x-k]^2 loses little to cancellation), added up in float64
+        k = self.running_mean.detach() if self.running_mean is not None else x.new_zeros(c)
+        xk = x - k.view(shape)
+        s = all_reduce(torch.cat([xk.sum(dims), (xk * xk).sum(dims), x.new_full((1,), x.numel() // c)]).double(), group=self._sync_group)
         n = s[-1].detach()
-        mean = s[:c] / n
-        xc = x - mean.view(shape)
-        var = all_reduce((xc * xc).sum(dims), group=self._sync_group) / n   # two passes: no cancellation in E[x^2] - E[x]^2
+        m1 = s[:c] / n
+        var = (s[c:2 * c] / n - m1 * m1).clamp_min(0)
+        mean = (m1 + k.double()).to(x.dtype)
         if self.training and self.track_running_stats:
             with torch.no_grad():
                 self.num_batches_tracked.add_(1)
                 m = 1.0 / float(self.num_batches_tracked) if self.momentum is None else self.momentum
-                self.running_mean.lerp_(mean.detach(), m)
-                self.running_var.lerp_(var.detach() * n / (n - 1).clamp_min(1), m)   # unbiased, as torch's BatchNorm keeps it
-        y = xc * torch.rsqrt(var + self.eps).view(shape)
+                self.running_mean.lerp_(mean.detach().to(self.running_mean.dtype), m)
+                self.running_var.lerp_((var.detach() * n / (n - 1).clamp_min(1)).to(self.running_var.dtype), m)   # unbiased, as torch's BatchNorm keeps it
+        y = (x - mean.view(shape)) * torch.rsqrt(var.to(x.dtype) + self.eps).view(shape)
         return (y * self.weight.view(shape) + self.bias.view(shape) if self.affine else y).to(dt)
 
 _SYNCED = {}
