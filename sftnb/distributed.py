@@ -104,14 +104,13 @@ class _SyncedNorm:
         self._check_input_dim(x)
         dt = x.dtype
         if dt in (torch.float16, torch.bfloat16): x = x.float()   # statistics in float32 at least, as BatchNorm keeps them under mixed precision
-        from torch.distributed.nn.functional import all_reduce   # all-reduce with a backward: gradients flow through the statistics to every process
         c, dims = x.shape[1], [0] + list(range(2, x.dim()))
         shape = [1, c] + [1] * (x.dim() - 2)
         # one collective for both moments: sums of x - k, k the running mean (the same on every process, and near the batch mean,
         # so that E[(x-k)^2] - E[x-k]^2 loses little to cancellation), added up in float64
         k = self.running_mean.detach() if self.running_mean is not None else x.new_zeros(c)
         xk = x - k.view(shape)
-        s = all_reduce(torch.cat([xk.sum(dims), (xk * xk).sum(dims), x.new_full((1,), x.numel() // c)]).double(), group=self._sync_group)
+        s = self._all_reduce(torch.cat([xk.sum(dims), (xk * xk).sum(dims), x.new_full((1,), x.numel() // c)]).double())
         n = s[-1].detach()
         m1 = s[:c] / n
         var = (s[c:2 * c] / n - m1 * m1).clamp_min(0)
@@ -133,11 +132,13 @@ def sync_batchnorm(model:torch.nn.Module):
     "While inside, every BatchNorm layer of `model` normalizes a training batch with the statistics of all processes' batches together (torch's `SyncBatchNorm` for CPUs, where it needs GPUs); the layers, their parameters and their keys stay the model's own. One process: nothing changes."
     if not distributed(): yield model; return
     layers = {m: type(m) for m in model.modules() if isinstance(m, _BatchNorm) and not isinstance(m, (_SyncedNorm, torch.nn.SyncBatchNorm))}
+    from functools import partial
+    from torch.distributed.nn.functional import all_reduce   # all-reduce with a backward: gradients flow through the statistics to every process
     group = dist.new_group(backend='gloo')   # a group of its own: its collectives never interleave with DistributedDataParallel's
-    for m, cls in layers.items(): m.__class__, m._sync_group = _synced(cls), group
+    for m, cls in layers.items(): m.__class__, m._all_reduce = _synced(cls), partial(all_reduce, group=group)
     try: yield model
     finally:
-        for m, cls in layers.items(): m.__class__ = cls; del m._sync_group
+        for m, cls in layers.items(): m.__class__ = cls; del m._all_reduce
         dist.destroy_process_group(group)
 
 # %% ../nbs/00b_distributed.ipynb #1704e2ce
