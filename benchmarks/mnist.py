@@ -107,6 +107,13 @@ def madry_pgd40(dls, seconds=float('inf'), iters=None, lr=1e-3, eps=EPS, alpha=0
     learn.model.eval()
     return learn, time.perf_counter() - t0, it
 
+def load_saved(folder):
+    "A model kept by `--save`, taking pixels in [0, 1] as this benchmark's DataLoaders give them (the learner's Normalize folded in)."
+    from sftnb.deploy import load_model, PixelModel
+    model, info = load_model(folder)
+    nrm = info['normalization']
+    return PixelModel(model, nrm['mean'], nrm['std']).eval() if nrm else model.eval()
+
 def table(path):
     rows = [json.loads(l) for l in Path(path).read_text().splitlines() if l.strip()]
     f = lambda r, k: f"{r[k]:.3f} [{r[k + '_ci'][0]:.2f}, {r[k + '_ci'][1]:.2f}]" if r.get(k) is not None else '—'
@@ -137,14 +144,10 @@ if __name__ == '__main__':
     a = ap.parse_args()
     if a.table: table(a.out); raise SystemExit
     if a.evaluate:
-        from sftnb.deploy import load_model, PixelModel
         for seed in map(int, a.seeds.split(',')):
             for method in [m for m in a.methods.split(',') if m]:
                 folder = Path(a.evaluate)/f"{method}-seed{seed}"
-                model, info = load_model(folder)
-                nrm = info['normalization']   # the learner had added this Normalize to its DataLoaders; these take pixels: fold it into the model
-                model = PixelModel(model, nrm['mean'], nrm['std']).eval() if nrm else model
-                dls = data(seed)
+                model, dls = load_saved(folder), data(seed)
                 row = dict(method=method, seed=seed, shots=None, checks=a.checks, epochs=a.epochs, warmup=a.warmup, lr=a.lr, guard=a.guard, train_s=float('nan'),
                            evaluated_from=str(folder), **judge(model, dls, a.aa_n, seed, a.checks), torch_threads=torch.get_num_threads())
                 with open(a.out, 'a') as f: f.write(json.dumps(row) + '\n')
