@@ -446,6 +446,20 @@ def _overclaim(model, items, n_classes, e, acc, alive, attack, norm, norm_kw) ->
     return {'passed': strong_headline or pgd_acc - apgd_acc <= (hi - lo) / 2, 'eps': e, 'pgd_accuracy': pgd_acc, 'apgd_accuracy': apgd_acc,
             'half_width': (hi - lo) / 2, 'pgd_overclaims': pgd_acc - apgd_acc > (hi - lo) / 2}
 
+def _black_box(model, items, n_classes, e, acc, alive, norm_kw, sample, queries) -> dict:
+    "Square (black-box: the model's outputs only) with `queries` per image on a seeded sample of at most `sample` of the images the report's attack left (`alive`) at radius `e`: does it break more than noise? `estimated_overclaim`: the headline accuracy `acc` times the share it broke."
+    idx = np.flatnonzero(alive)
+    rng = np.random.default_rng(getattr(items, 'seed', None) or 0)   # the same sample in every process of a sharded report
+    pick = np.sort(rng.choice(idx, min(sample, len(idx)), replace=False)) if len(idx) else idx
+    broken = 0
+    if len(pick):
+        keep = np.zeros(len(items), bool); keep[pick] = True
+        sq = ATTACKS['square']
+        ok = _unbits(_scored(*predict_batches(model, ((sq(model, x, y, e, queries, norm='linf', **(norm_kw or {})), y) for x, y in items.subset(keep).batches()), n_classes))['correct'])
+        broken = int((ok == 0).sum())
+    m = len(pick)
+    return {'passed': broken <= _slack(m), 'eps': e, 'queries': queries, 'sampled': m, 'broken': broken, 'estimated_overclaim': float(acc) * broken / m if m else 0.}
+
 def masking_part(model, # Returns logits (batch, classes)
                  items:EvalItems, # The images
                  n_classes:int, # Number of classes
@@ -454,6 +468,8 @@ def masking_part(model, # Returns logits (batch, classes)
                  steps:int=None, # Its iterations (default as in `adversarial_part`)
                  norm:str='linf', norm_kw:dict=None, # As in `adversarial_part`
                  large_eps:float=None, # Radius at which accuracy must collapse; default 0.5 (L-inf) or 0.5 * sqrt(pixels) (L2)
+                 square_n:int=64, # The black-box check: Square on a seeded sample of at most this many of the images the attack left (L-inf only)
+                 square_queries:int=1000, # and this many queries per image
                  tick=_noop, # Called with a label before each measurement
                 ) -> dict:
     "{'checks': {name: {'passed', ...figures}}, 'suspicious': [names of failed checks]}: the gradient-masking checks of Carlini et al. (2019), and whether PGD overclaims against APGD."
@@ -489,6 +505,9 @@ def masking_part(model, # Returns logits (batch, classes)
         tick(f'noise eps={top:g}')
         noise = _noise_acc(model, items, top, norm, norm_kw, n_classes)
         checks['noise'] = {'passed': noise * n >= acc[k] * n - _slack(n), 'eps': top, 'accuracy': noise}
+        if norm == 'linf' and ATTACKS[attack].kind != 'black-box':   # Square is L-inf only; a black-box headline needs no second one
+            tick(f'square eps={top:g}, {square_queries} queries')
+            checks['black_box'] = _black_box(model, items, n_classes, top, acc[k], alive, norm_kw, square_n, square_queries)
     tick('input gradients')
     zero = _zero_grad_share(model, items, norm_kw)
     checks['zero_gradients'] = {'passed': zero == 0, 'share': zero}
@@ -635,7 +654,7 @@ class ShiftSection(ReportSection):
 class MaskingSection(ReportSection):
     "The gradient-masking checks (`masking_part`) of the adversarial section measured before it; `checks=False` records none. Last in the summary."
     key = 'checks'
-    def __init__(self, attack, steps, norm='linf', norm_kw=None, checks:bool=True): self.attack, self.steps, self.norm, self.norm_kw, self.ticks = attack, steps, norm, norm_kw, 5 * checks
+    def __init__(self, attack, steps, norm='linf', norm_kw=None, checks:bool=True): self.attack, self.steps, self.norm, self.norm_kw, self.ticks = attack, steps, norm, norm_kw, 6 * checks
     def measure(self, model, items, n_classes, data, tick=_noop):
         if not self.ticks: return {'checks': {}, 'suspicious': []}
         return masking_part(model, items, n_classes, data['adversarial'], self.attack, self.steps, self.norm, self.norm_kw, tick=tick)
