@@ -6,7 +6,7 @@ Docs: https://sftnb.github.io/sftnb/models.html.md"""
 
 # %% ../nbs/01b_models.ipynb #a3f247cd
 from __future__ import annotations
-import contextlib, io, json, warnings
+import contextlib, io, json, os, warnings
 from hashlib import sha256
 from pathlib import Path
 
@@ -65,6 +65,14 @@ def _one_thread():
     try: yield
     finally: torch.set_num_threads(n)
 
+@contextlib.contextmanager
+def _alone():
+    "fastai gathers its metrics across processes whenever WORLD_SIZE > 1; training the source model inside one process of a data-parallel group (the others wait on its lock), it must not."
+    world = os.environ.pop('WORLD_SIZE', None)
+    try: yield
+    finally:
+        if world is not None: os.environ['WORLD_SIZE'] = world
+
 def _cached_weights(d:Path, key:str):
     "The newest file `d/key-<hash>.pth` whose contents match its hash, or None."
     for f in sorted(d.glob(f'{key}-*.pth'), key=lambda f: f.stat().st_mtime, reverse=True):
@@ -94,7 +102,7 @@ def pretrained_source(size:int=None, # Image size of the source task; default 32
     with FileLock(d/f'{key}.lock'):  # another process may be training the same weights: wait for it
         if f := _cached_weights(d, key): return f
         if verbose: print(f"pretraining {arch} on the source task ({data} 0-4, {epochs} epochs, 1 CPU thread); cached for later runs")
-        with seeded(seed), _one_thread():
+        with seeded(seed), _one_thread(), _alone():
             dls = image_dls(folder(size=size), classes=SOURCE_CLASSES, bs=64, num_workers=0, device='cpu', n_in=n_in,
                             batch_tfms=Normalize.from_stats(*stats))
             learn = Learner(dls, digits_cnn(n_in=n_in), metrics=accuracy)
