@@ -1,10 +1,10 @@
-"""Does the report's black-box masking check (Square, 1,000 queries, on a seeded sample of at most 64 of the images the
+"""Does the report's black-box masking check (Square, 1,000 queries, on a seeded sample of the images the
 headline attack left) tell masking from robustness on MNIST at eps 0.3? (issue 33, 2026-12-07.) On models kept by
 `python benchmarks/mnist.py --save DIR` (one folder per METHOD-seedSEED), run the report as a user would --
 `robustness_report(model, dls.test, attack='apgd', eps=[0.3], checks=True, n_max=N, seed=SEED)` -- and print, per model,
 the APGD-CE + T headline, every check's verdict, the black-box check's figures and the time the report took.
-With `--all-survivors`, also run Square (1,000 queries) on every image APGD-CE + T left, to see what the 64-image
-sample estimates. Each model is one JSON line appended to `--out`.
+With `--all-survivors`, also run Square (1,000 queries) on every image APGD-CE + T left, to see what the sample
+estimates (the figures in RESULTS used a sample of 64; the default is now 32). Each model is one JSON line appended to `--out`.
 Usage: python benchmarks/black_box_check.py --models DIR [--names trades-seed0,pgd-seed0] [--n 100] [--all-survivors] [--out /tmp/black_box.jsonl]"""
 import argparse, json, time
 from pathlib import Path
