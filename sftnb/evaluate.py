@@ -428,6 +428,11 @@ def _noise_acc(model, items, e, norm, norm_kw, n_classes) -> float:
             yield sp.to_model((p + d).clamp(0, 1)), y
     return _scored(*predict_batches(model, noisy(), n_classes))['accuracy']
 
+def _sample(items, idx, k):
+    "A seeded sample of at most `k` of the image indices `idx` (all of them when there are no more, or `k` is None), in order; the same in every process of a sharded report."
+    if k is None or len(idx) <= k: return idx
+    return np.sort(np.random.default_rng(getattr(items, 'seed', None) or 0).choice(idx, k, replace=False))
+
 def _overclaim(model, items, n_classes, e, acc, alive, attack, norm, norm_kw, sample=None) -> dict:
     "Does the report's accuracy `acc` at radius `e` (its attack left the images `alive`) overclaim against APGD-CE + APGD-T, run on all of them or on a seeded sample of at most `sample`? For an APGD-grade report: how much PGD-20 would."
     strong_headline, n, idx = ATTACKS[attack].strong, len(items), np.flatnonzero(alive)
@@ -435,9 +440,7 @@ def _overclaim(model, items, n_classes, e, acc, alive, attack, norm, norm_kw, sa
         weak = _scored(*predict_batches(model, ((pgd(model, x, y, e, alpha=e / 4, steps=20, norm=norm, **(norm_kw or {})), y) for x, y in items.batches()), n_classes))['correct']
         pgd_acc, pick, broken = float(_unbits(weak).mean()), idx, 0   # APGD's own survivors
     else:   # the headline is PGD's (or FGSM's): APGD-CE + APGD-T on the images it left, or a seeded sample of them
-        rng = np.random.default_rng(getattr(items, 'seed', None) or 0)   # the same sample in every process of a sharded report
-        pick = idx if sample is None or len(idx) <= sample else np.sort(rng.choice(idx, sample, replace=False))
-        broken = 0
+        pick, broken = _sample(items, idx, sample), 0
         if len(pick):
             keep = np.zeros(n, bool); keep[pick] = True
             ok = _unbits(_scored(*predict_batches(model, ((apgd_ce_t(model, x, y, e, norm=norm, **(norm_kw or {})), y) for x, y in items.subset(keep).batches()), n_classes))['correct'])
@@ -456,10 +459,7 @@ def _overclaim(model, items, n_classes, e, acc, alive, attack, norm, norm_kw, sa
 
 def _black_box(model, items, n_classes, e, acc, alive, norm_kw, sample, queries) -> dict:
     "Square (black-box: the model's outputs only) with `queries` per image on a seeded sample of at most `sample` of the images the report's attack left (`alive`) at radius `e`: does it break more than noise? `estimated_overclaim`: the headline accuracy `acc` times the share it broke."
-    idx = np.flatnonzero(alive)
-    rng = np.random.default_rng(getattr(items, 'seed', None) or 0)   # the same sample in every process of a sharded report
-    pick = np.sort(rng.choice(idx, min(sample, len(idx)), replace=False)) if len(idx) else idx
-    broken = 0
+    pick, broken = _sample(items, np.flatnonzero(alive), sample), 0
     if len(pick):
         keep = np.zeros(len(items), bool); keep[pick] = True
         sq = ATTACKS['square']
