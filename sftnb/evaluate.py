@@ -482,6 +482,7 @@ def masking_part(model, # Returns logits (batch, classes)
                  tick=_noop, # Called with a label before each measurement
                 ) -> dict:
     "{'checks': {name: {'passed', ...figures}}, 'suspicious': [names of failed checks]}: the gradient-masking checks of Carlini et al. (2019), and whether PGD overclaims against APGD."
+    check_int(overclaim_n, 'overclaim_n', 1, none_ok=True); check_int(square_n, 'square_n', 1); check_int(square_queries, 'square_queries', 1)
     eps, acc, n = adversarial['eps'], adversarial['accuracy'], len(items)
     steps = steps or ATTACKS[attack].steps
     top = max([e for e in eps if e > 0], default=None)
