@@ -457,6 +457,18 @@ def _overclaim(model, items, n_classes, e, acc, alive, attack, norm, norm_kw, sa
     return {'passed': strong_headline or not over, 'eps': e, 'pgd_accuracy': pgd_acc, 'apgd_accuracy': apgd_acc, 'half_width': (hi - lo) / 2,
             'pgd_overclaims': over, **({} if strong_headline else {'survivors': s, 'sampled': m, 'broken': broken})}
 
+def _more_steps(run, items, e, steps, alive, sample=None) -> dict:
+    "Does the report's attack with `steps` iterations at radius `e` break more than noise among the images it left (`alive`), all of them or a seeded sample of at most `sample`? `run(e, steps, only=mask)` attacks the images of `mask` and returns every image's survival."
+    n, idx = len(items), np.flatnonzero(alive)
+    pick = _sample(items, idx, sample)
+    only = np.zeros(n, bool); only[pick] = True
+    strong = run(e, steps, only=only)
+    newly, m, s = int((only & (strong == 0)).sum()), len(pick), len(idx)
+    est = s * newly / m if m else 0.   # among all the survivors: counted, or estimated from the sample
+    low = s * wilson_interval(newly, m)[0] if m < s else newly   # a sample fails only when even the low end of its interval is more than noise
+    return {'passed': low <= _slack(n), 'eps': e, 'steps': steps, 'accuracy': (s - est) / n, 'newly_broken': newly, 'survivors': s, 'sampled': m,
+            **({'estimated_newly_broken': est} if m < s else {})}
+
 def _black_box(model, items, n_classes, e, acc, alive, norm_kw, sample, queries) -> dict:
     "Square (black-box: the model's outputs only) with `queries` per image on a seeded sample of at most `sample` of the images the report's attack left (`alive`) at radius `e`: does it break more than noise? `estimated_overclaim`: the headline accuracy `acc` times the share it broke."
     pick, broken = _sample(items, np.flatnonzero(alive), sample), 0
@@ -476,25 +488,26 @@ def masking_part(model, # Returns logits (batch, classes)
                  steps:int=None, # Its iterations (default as in `adversarial_part`)
                  norm:str='linf', norm_kw:dict=None, # As in `adversarial_part`
                  large_eps:float=None, # Radius at which accuracy must collapse; default 0.5 (L-inf) or 0.5 * sqrt(pixels) (L2)
+                 more_steps_n:int=64, # The more_steps check: the attack with twice the steps on a seeded sample of at most this many of the images it left (None: all)
                  overclaim_n:int=64, # The overclaim check of a PGD or FGSM report: APGD-CE + APGD-T on a seeded sample of at most this many of the images it left (None: all)
                  square_n:int=32, # The black-box check (APGD-grade white-box reports, L-inf): Square on a seeded sample of at most this many of the images the attack left
                  square_queries:int=1000, # and this many queries per image
                  tick=_noop, # Called with a label before each measurement
                 ) -> dict:
     "{'checks': {name: {'passed', ...figures}}, 'suspicious': [names of failed checks]}: the gradient-masking checks of Carlini et al. (2019), and whether PGD overclaims against APGD."
-    check_int(overclaim_n, 'overclaim_n', 1, none_ok=True); check_int(square_n, 'square_n', 1); check_int(square_queries, 'square_queries', 1)
+    check_int(more_steps_n, 'more_steps_n', 1, none_ok=True); check_int(overclaim_n, 'overclaim_n', 1, none_ok=True); check_int(square_n, 'square_n', 1); check_int(square_queries, 'square_queries', 1)
     eps, acc, n = adversarial['eps'], adversarial['accuracy'], len(items)
     steps = steps or ATTACKS[attack].steps
     top = max([e for e in eps if e > 0], default=None)
     alive = _unbits(adversarial['correct'][eps.index(top)]) == 1 if top is not None else np.ones(n, bool)
-    def run(e, s, name=attack, early_stop=False):
-        "Per-image survival of attack `name` at radius `e` with `s` steps; only images that survived the largest radius are attacked again (the others are broken already)."
+    def run(e, s, name=attack, early_stop=False, only=alive):
+        "Per-image survival of attack `name` at radius `e` with `s` steps; only images that survived the largest radius (`only`: some of them) are attacked again (the others are broken already)."
         atk = ATTACKS[ATTACKS[name].recheck or name]   # AutoAttack: its white-box part
         kw = {'early_stop': True} if early_stop else {}   # PGD only: each image stops once it is misclassified
         ok = np.zeros(n)
-        if alive.any():
-            sub = items.subset(alive)
-            ok[alive] = _unbits(_scored(*predict_batches(model, ((atk(model, x, y, e, s, norm=norm, **(norm_kw or {}), **kw), y) for x, y in sub.batches()), n_classes))['correct'])
+        if only.any():
+            sub = items.subset(only)
+            ok[only] = _unbits(_scored(*predict_batches(model, ((atk(model, x, y, e, s, norm=norm, **(norm_kw or {}), **kw), y) for x, y in sub.batches()), n_classes))['correct'])
         return ok
     order = np.argsort(eps)
     rises = [float(acc[b] - acc[a]) for a, b in zip(order[:-1], order[1:])]
@@ -507,9 +520,7 @@ def masking_part(model, # Returns logits (batch, classes)
     if top is not None:
         k = eps.index(top)
         tick(f'{attack} eps={top:g}, {2 * steps} steps')   # for FGSM: PGD-2 with step eps, a stronger attack of the same kind
-        strong = run(top, 2 * steps)
-        newly = int((alive & (strong == 0)).sum())
-        checks['more_steps'] = {'passed': newly <= _slack(n), 'eps': top, 'steps': 2 * steps, 'accuracy': float(strong.mean()), 'newly_broken': newly}
+        checks['more_steps'] = _more_steps(run, items, top, 2 * steps, alive, more_steps_n)
         tick(f'overclaim eps={top:g}')
         checks['overclaim'] = _overclaim(model, items, n_classes, top, acc[k], alive, attack, norm, norm_kw, overclaim_n)
         tick(f'noise eps={top:g}')
