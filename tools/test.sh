@@ -24,21 +24,14 @@ unchanged_by nbdev-export
 unchanged_by nbdev-clean
 # The notebooks' own tests (nbdev-test; tutorials are skipped there, they run in pytest) and the end-to-end tests
 # (pytest) run side by side: each is mostly single-threaded work, so together they keep both cores busy.
-# The notebooks run as two nbdev-test processes of one worker each, over two halves of about equal length (their times
-# in benchmarks/RESULTS.md): one pool of two workers takes them in name order and ended with index, the longest but
-# three, running alone. A new notebook joins the second half.
-HALF_A='^(00_core|04_adversarial|05b_deploy|06b_sweep|06c_cli|08_explain|index)\.ipynb$'
-echo "== nbdev-test (notebooks, two halves) and pytest (end-to-end tests) side by side"
-nblog_a=$(mktemp); nblog_b=$(mktemp)
-nbdev-test --timing --n-workers 0 --file-re "$HALF_A" >"$nblog_a" 2>&1 & nbpid_a=$!
-nbdev-test --timing --n-workers 0 --skip-file-re "$HALF_A" >"$nblog_b" 2>&1 & nbpid_b=$!
+echo "== nbdev-test (notebooks) and pytest (end-to-end tests) side by side"
+nblog=$(mktemp)
+nbdev-test --timing >"$nblog" 2>&1 & nbpid=$!
 set +e
 python -m pytest tests -q -p no:cacheprovider -n 2 --dist loadfile --no-loadscope-reorder --durations=15   # one test file per worker at a time, longest first (tests/conftest.py)
 pt=$?
-wait "$nbpid_a"; nb_a=$?
-wait "$nbpid_b"; nb_b=$?
+wait "$nbpid"; nb=$?
 set -e
-echo "== nbdev-test, first half (exit $nb_a):"; cat "$nblog_a"
-echo "== nbdev-test, second half (exit $nb_b):"; cat "$nblog_b"; rm -f "$nblog_a" "$nblog_b"
+echo "== nbdev-test (exit $nb):"; cat "$nblog"; rm -f "$nblog"
 echo "== test command took $((SECONDS - start))s after installation"
-[ "$pt" -eq 0 ] && [ "$nb_a" -eq 0 ] && [ "$nb_b" -eq 0 ]
+[ "$pt" -eq 0 ] && [ "$nb" -eq 0 ]
