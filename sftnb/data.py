@@ -258,12 +258,18 @@ def _as_item_tfm(t):
     return t
 
 def _random_split(items, valid_pct, seed, stratify):
+    "'train'/'valid' per row: a seeded split, stratified by label; a class's only image always goes to training."
     from sklearn.model_selection import train_test_split
     check_range(valid_pct, 'valid_pct', 0, 1, lo_open=True, hi_open=True)
-    strat = items['label'] if stratify and items['label'].value_counts().min() >= 2 else None
-    if stratify and strat is None: warnings.warn("a class has fewer than 2 images: split is random, not stratified")
-    _, va = train_test_split(np.arange(len(items)), test_size=valid_pct, stratify=strat, random_state=seed)
-    split = np.full(len(items), 'train', dtype=object); split[va] = 'valid'
+    counts = items['label'].value_counts()
+    lone = sorted(counts.index[counts < 2])
+    if lone: warnings.warn(f"classes {lone} have one image each: it is used for training, and they have no validation image")
+    pool = np.flatnonzero(~items['label'].isin(lone).to_numpy())
+    split = np.full(len(items), 'train', dtype=object)
+    if len(pool) < 2: return split
+    labels = items['label'].to_numpy()[pool]
+    _, va = train_test_split(pool, test_size=valid_pct, stratify=labels if stratify else None, random_state=seed)
+    split[va] = 'valid'
     return split
 
 # %% ../nbs/01_data.ipynb #1ea62a41

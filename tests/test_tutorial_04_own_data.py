@@ -29,9 +29,12 @@ def test_own_data_tutorial_csv_class_weights_local_resnet(papermill_bin, tmp_pat
     table.to_csv(tmp_path/'labels.csv', index=False)
     torch.save(torchvision.models.resnet18(weights=None).state_dict(), tmp_path/'resnet18.pth')
     out = tmp_path/'run'
+    # The stand-in weights are random, so the label check's model learns little and its suspects are noise: excluding them once
+    # left one of digit3's 8 images, which the split put in validation, and the class-weighted loss refused (CI, 2026-12-07).
+    # `fix_labels='report'` still runs the check with this backbone and weights file, and excludes nothing.
     m = papermill(papermill_bin, '04_your_own_data.ipynb', out, data_path=tmp_path/'labels.csv', path_col='file', label_col='class',
-                  imbalance='loss', compare=False, arch='resnet18', weights=tmp_path/'resnet18.pth', epochs=1)
-    assert m['data'] == str(tmp_path/'labels.csv') and m['n_files'] == 88 and m['n_flagged'] == 0
+                  imbalance='loss', compare=False, arch='resnet18', weights=tmp_path/'resnet18.pth', epochs=1, fix_labels='report', label_epochs=1)
+    assert m['data'] == str(tmp_path/'labels.csv') and m['n_files'] == 88 and m['n_flagged'] == 0 and m['fix_labels'] == 'report'
     assert list(m['methods']) == ['loss'] and m['eval_split'] == 'valid' and m['class_counts']['digit3'] == 8
 
 def test_own_data_tutorial_stays_offline_unless_asked(papermill_bin, tmp_path):
