@@ -21,14 +21,15 @@ from .core import seeded, atomic_write, json_safe, check_int, check_range, wilso
 from .augment import COMMON, Corrupt, corruption_names
 from .data import norm_kwargs
 from .distributed import rank, world, all_sum, gather_list
-from .adversarial import PixelSpace, pgd, eval_mode, model_logits, apgd_ce_t, autoattack, ATTACKS
+from .adversarial import PixelSpace, pgd, eval_mode, model_logits, apgd_ce_t, autoattack, fab, square, ATTACKS
 
 # %% auto #0
 __all__ = ['SECTIONS', 'classification_metrics', 'calibration_metrics', 'corruption_errors', 'shifted_dl', 'EvalItems',
            'predict_batches', 'RobustnessReport', 'clean_part', 'adversarial_part', 'masking_part', 'corruption_part',
-           'shift_part', 'ReportSection', 'CleanSection', 'AdversarialSection', 'CorruptionSection', 'ShiftSection',
-           'MaskingSection', 'read_baseline', 'robustness_report', 'paired_differences', 'compare_reports',
-           'plot_reports', 'fit_temperature', 'TemperatureScaled', 'Calibration', 'calibrate']
+           'shift_part', 'complete_autoattack', 'ReportSection', 'CleanSection', 'AdversarialSection',
+           'CorruptionSection', 'ShiftSection', 'MaskingSection', 'CompletionSection', 'read_baseline',
+           'robustness_report', 'paired_differences', 'compare_reports', 'plot_reports', 'fit_temperature',
+           'TemperatureScaled', 'Calibration', 'calibrate']
 
 # %% ../nbs/05_evaluate.ipynb #512ef662
 def _confusion(y, p, n_classes):
@@ -279,6 +280,7 @@ class RobustnessReport:
         if adv['eps']: s += ', ' + ', '.join(f"{m['attack']}@{e:g} {a:.3f}" for e, a in zip(adv['eps'], adv['accuracy']))
         if self.data['corruptions']['names']: s += f", mean corruption accuracy {self.data['corruptions']['mean_accuracy']:.3f}"
         if self.data['suspicious']: s += f"; SUSPICIOUS (gradient masking?): {', '.join(self.data['suspicious'])}"
+        if (c := self.data.get('completed')): s += ', so full AutoAttack: ' + ', '.join(f'autoattack@{e:g} {a:.3f}' for e, a in zip(c['eps'], c['accuracy']) if e > 0)
         if self.at_chance: s += f"; AT CHANCE (clean accuracy no better than guessing 1/{len(self.classes)}: not a trained model)"
         return s + ')'
     def per_class(self) -> pd.DataFrame:
@@ -568,6 +570,30 @@ def shift_part(model, # Returns logits (batch, classes)
         out[name] = {**_scored(z, t), 'n': len(t)}
     return {'shifted': out}
 
+# %% ../nbs/05_evaluate.ipynb #b0caa2d2
+def complete_autoattack(model, # Returns logits (batch, classes)
+                        items:EvalItems, # The images
+                        n_classes:int, # Number of classes
+                        adversarial:dict, # An APGD-CE + APGD-T section (from `adversarial_part(attack='apgd')`)
+                        steps:int=100, # FAB-T's iterations (AutoAttack: APGD's, 100)
+                        queries:int=5000, # Square's queries per image (AutoAttack's 5,000)
+                        norm_kw:dict=None, # `mean=`/`std=` of the images' normalization
+                        tick=_noop, # Called with a label before each radius
+                       ) -> dict:
+    "{'completed': {'attack': 'autoattack', 'steps', 'queries', 'eps', 'accuracy', 'accuracy_ci', 'correct'}}: full AutoAttack from its white-box part, FAB-T then Square on the images APGD-CE + T left at each radius (L-inf)."
+    steps, queries = check_int(steps, 'steps', 1), check_int(queries, 'queries', 1)
+    kw, res = dict(norm='linf', **(norm_kw or {})), []
+    for e, bits in zip(adversarial['eps'], adversarial['correct']):
+        ok = _unbits(bits).copy()   # an image APGD broke stays broken; eps 0 is the clean accuracy
+        alive = ok == 1
+        if e > 0 and alive.any():
+            tick(f'autoattack eps={e:g}: FAB-T and Square on {int(alive.sum())} images')
+            z, t = predict_batches(model, ((square(model, fab(model, x, y, e, steps, **kw), y, e, queries, **kw), y) for x, y in items.subset(alive).batches()), n_classes)
+            ok[alive] = _unbits(_scored(z, t)['correct'])
+        res.append({'accuracy': float(ok.mean()), 'accuracy_ci': list(wilson_interval(int(ok.sum()), len(ok))), 'correct': _bits(ok)})
+    return {'completed': {'attack': 'autoattack', 'steps': steps, 'queries': queries, 'eps': list(adversarial['eps']),
+                          **{k: [r[k] for r in res] for k in ('accuracy', 'accuracy_ci', 'correct')}}}
+
 # %% ../nbs/05_evaluate.ipynb #5fe50cca
 SECTIONS = {}   # data key -> ReportSection subclass, in the order summary() and headline() list them
 
@@ -673,7 +699,7 @@ class ShiftSection(ReportSection):
     def per_image(cls, d): return {('shifted', 'accuracy', name): _unbits(s['correct']) for name, s in d['shifted'].items()}
 
 class MaskingSection(ReportSection):
-    "The gradient-masking checks (`masking_part`) of the adversarial section measured before it; `checks=False` records none. Last in the summary."
+    "The gradient-masking checks (`masking_part`) of the adversarial section measured before it; `checks=False` records none."
     key = 'checks'
     def __init__(self, attack, steps, norm='linf', norm_kw=None, checks:bool=True): self.attack, self.steps, self.norm, self.norm_kw, self.ticks = attack, steps, norm, norm_kw, 6 * checks
     def measure(self, model, items, n_classes, data, tick=_noop):
@@ -683,6 +709,32 @@ class MaskingSection(ReportSection):
     def rows(cls, d): return [('checks', name, 'passed', float(ch['passed'])) for name, ch in d['checks'].items()]
     @classmethod
     def headline(cls, d): return {'suspicious': d['suspicious']} if d['checks'] else {}
+
+class CompletionSection(ReportSection):
+    "Full AutoAttack (`complete_autoattack`) when the black-box check failed on an APGD-CE + T report: its headline key is `autoattack_acc@eps`; `{'completed': None}` otherwise."
+    key = 'completed'
+    def __init__(self, attack, steps, norm='linf', norm_kw=None, enabled:bool=True):
+        self.attack, self.steps, self.norm_kw = attack, steps, norm_kw
+        self.enabled = enabled and attack == 'apgd' and norm == 'linf'
+        self.ticks = self.enabled   # a radius at most is counted: the completion runs only when the check fails
+    def measure(self, model, items, n_classes, data, tick=_noop):
+        bb = data['checks'].get('black_box')
+        if not self.enabled or bb is None or bb['passed']: return {'completed': None}
+        out = complete_autoattack(model, items, n_classes, data['adversarial'], self.steps, norm_kw=self.norm_kw, tick=tick)
+        out['completed']['because'] = ['black_box']
+        return out
+    @classmethod
+    def rows(cls, d):
+        c = d['completed']
+        return [('adversarial', 'accuracy', f'eps={e:g} (autoattack)', a, ci) for e, a, ci in zip(c['eps'], c['accuracy'], c['accuracy_ci']) if e > 0] if c else []
+    @classmethod
+    def headline(cls, d):
+        c = d['completed']
+        return {k: v for e, a, ci in zip(c['eps'], c['accuracy'], c['accuracy_ci']) if e > 0 for k, v in ((f'autoattack_acc@{e:g}', a), (f'autoattack_acc@{e:g}_ci', ci))} if c else {}
+    @classmethod
+    def per_image(cls, d):
+        c = d['completed']
+        return {('adversarial', 'accuracy', f'eps={e:g} (autoattack)'): _unbits(s) for e, s in zip(c['eps'], c['correct']) if e > 0} if c else {}
 
 # %% ../nbs/05_evaluate.ipynb #e8ee4fd0
 @patch
@@ -697,12 +749,13 @@ def summary(self:RobustnessReport) -> pd.DataFrame:
             rows.append((*key, value, *(ci or (np.nan, np.nan))))
     df = pd.DataFrame(rows, columns=['part', 'metric', 'setting', 'value', 'lower', 'upper'])
     if d['suspicious']: df.loc[df.part == 'adversarial', 'flag'] = 'suspect: ' + ', '.join(d['suspicious'])   # not a robust accuracy until the checks pass
+    if d.get('completed'): df.loc[df.setting.str.endswith('(autoattack)'), 'flag'] += '; full AutoAttack, run because of it'
     return df
 
 # %% ../nbs/05_evaluate.ipynb #af1c5fd5
 @patch
 def headline(self:RobustnessReport) -> dict:
-    "The numbers for `metrics.json`: clean_acc, at_chance (the model is no better than guessing), topk, macro_f1, ece, nll, brier, <attack>_acc@eps (apgd_acc@, pgd_acc@, fgsm_acc@, autoattack_acc@), mean_corruption_acc, mce (or corruption_error), shift_acc@name, suspicious (the failed masking checks: while it is not empty no robust accuracy is to be trusted), and those of any other section; each accuracy `k` with its 95% interval as `k_ci`."
+    "The numbers for `metrics.json`: clean_acc, at_chance (the model is no better than guessing), topk, macro_f1, ece, nll, brier, <attack>_acc@eps (apgd_acc@, pgd_acc@, fgsm_acc@, autoattack_acc@), mean_corruption_acc, mce (or corruption_error), shift_acc@name, suspicious (the failed masking checks: while it is not empty no robust accuracy is to be trusted), autoattack_acc@eps beside apgd_acc@eps when the black-box check failed and the report completed AutoAttack, and those of any other section; each accuracy `k` with its 95% interval as `k_ci`."
     return {k: v for cls in SECTIONS.values() if cls.key in self.data for k, v in cls.headline(self.data).items()}
 
 # %% ../nbs/05_evaluate.ipynb #571bde54
@@ -768,6 +821,7 @@ def robustness_report(learn, # A Learner (or a bare model, with `dl` given) to e
                       attack:str='apgd', # A name of `ATTACKS`: 'apgd' (AutoAttack's APGD-CE + APGD-T: the default headline), 'autoattack' (+ FAB-T and Square: for a published claim), 'pgd' or 'fgsm' (cheap monitors), 'square' (black-box), or one you registered
                       steps:int=None, # Attack iterations; default the attack's: 20 for 'pgd' (alpha = eps/4, one random start), 100 for 'apgd'
                       checks:bool=True, # Run the gradient-masking checks (`masking_part`) when eps is given
+                      complete:bool=True, # When the black-box check fails on an 'apgd' report: complete AutoAttack (FAB-T, Square) on the images APGD left (`autoattack_acc@eps`)
                       attack_kw:dict=None, # Extra arguments of the attack, e.g. `{'queries': 1000}` (recorded in the report)
                       norm:str='linf', # 'linf' or 'l2'
                       corruptions='common', # 'common' (15), 'all' (19), a list or comma-separated names, or None
@@ -804,7 +858,8 @@ def robustness_report(learn, # A Learner (or a bare model, with `dl` given) to e
         classes = _class_names(learn, dl, model, items)
         if outputs is not None: classes, shifted = _map_labels(items, classes, outputs, shifted)
         plan = [CleanSection(top_k, n_bins), AdversarialSection(eps, attack, steps, norm, norm_kw, attack_kw),
-                MaskingSection(attack, steps, norm, norm_kw, checks=checks and any(e > 0 for e in eps)), CorruptionSection(names, severities, seed), ShiftSection(shifted), *sections]
+                MaskingSection(attack, steps, norm, norm_kw, checks=checks and any(e > 0 for e in eps)),
+                CompletionSection(attack, steps, norm, norm_kw, enabled=complete and checks and any(e > 0 for e in eps)), CorruptionSection(names, severities, seed), ShiftSection(shifted), *sections]
         ticks = _Ticks(sum(s.ticks for s in plan), progress and _SHARD.rank == 0)
         for s in plan:   # in this order: the masking checks use the adversarial section, and the seeded random streams run through them all
             data.update(s.measure(model, items, len(classes), data, tick=ticks)); timing[s.key] = time.perf_counter() - t0; t0 = time.perf_counter()
