@@ -239,13 +239,14 @@ def excluded_paths(exclude) -> set:
     return {Path(p).absolute() for p in listify(exclude)}
 
 def _relabels(relabel) -> dict:
-    "{absolute path: label} from a dict, or from a table with `path` and `suggested` (a `find_label_issues` report) or `label` columns."
+    "{absolute path: label} from a dict, or from a table with `path` and `suggested` (a `find_label_issues` report) or `label` columns (its rows with `exclude` True, when it has that column)."
     if relabel is None: return {}
     if isinstance(relabel, pd.DataFrame):
         col = 'suggested' if 'suggested' in relabel.columns else 'label'
         missing = [c for c in ('path', col) if c not in relabel.columns]
         if missing: raise KeyError(f"relabel: a DataFrame needs 'path' and 'suggested' (or 'label') columns; it has {list(relabel.columns)}")
-        pairs = zip(relabel['path'], relabel[col])
+        rows = relabel[relabel['exclude'].astype(bool)] if 'exclude' in relabel.columns else relabel   # a row marked False: looked at, kept as labelled
+        pairs = zip(rows['path'], rows[col])
     elif isinstance(relabel, dict): pairs = relabel.items()
     else: raise TypeError(f"relabel must be a dict {{path: label}} or a DataFrame with 'path' and 'suggested' columns, got {type(relabel).__name__}")
     return {Path(p).absolute(): str(y) for p, y in pairs}
@@ -288,7 +289,7 @@ def image_dls(source, # A folder tree, a CSV file or a DataFrame (see `image_ite
               test=None, # Name of the test split folder / split value to add as `dls.test`
               classes=None, # Keep only these labels (in this order); default all
               exclude=None, # Paths to leave out: an `audit_images` report (its rows with `exclude`), any table with a `path` column (e.g. `find_label_issues`), paths, or a list of reports
-              relabel=None, # Labels to correct at load time: {path: label}, or a table with `path` and `suggested` columns (e.g. `find_label_issues`); files are never touched
+              relabel=None, # Labels to correct at load time: {path: label}, or a table with `path` and `suggested` columns (e.g. `find_label_issues`; its rows with `exclude` True); files are never touched
               valid_pct=0.2, # Share held out for validation when the source has no split
               split_seed=42, # Seed of that random split
               stratify=True, # Stratify the random split by label

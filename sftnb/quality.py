@@ -15,7 +15,8 @@ from PIL import Image
 from fastai.metrics import accuracy
 from fastprogress.fastprogress import progress_bar
 
-from .core import check_int, check_range, seeded
+import warnings
+from .core import check_int, check_range, seeded, wilson_interval
 from .data import excluded_paths, image_items, image_dls
 from .finetune import sft_learner
 
@@ -87,7 +88,7 @@ def find_label_issues(source, # A `CrossValProbs`, or a source for `cross_val_pr
                       filter_by:str='prune_by_noise_rate', # cleanlab's `filter_by` method
                       **kwargs # Passed to `cross_val_probs` when `source` is not a `CrossValProbs`
                      ) -> pd.DataFrame:
-    "Images whose given label is likely wrong, by confident learning (cleanlab) on out-of-sample probabilities, worst first."
+    "Images whose given label is likely wrong, by confident learning (cleanlab) on out-of-sample probabilities, worst first; `exclude` is False on every row when the model did no better than the most common label."
     import cleanlab.filter
     if kwargs and isinstance(source, CrossValProbs): raise TypeError(f"find_label_issues: {sorted(kwargs)} only apply when computing probabilities, not to a CrossValProbs")
     cv = source if isinstance(source, CrossValProbs) else cross_val_probs(source, **kwargs)
@@ -97,7 +98,17 @@ def find_label_issues(source, # A `CrossValProbs`, or a source for `cross_val_pr
     out['suggested'] = [cv.vocab[j] for j in cv.probs[idx].argmax(1)]
     out['self_confidence'] = cv.probs[idx, y[idx]]
     out['rank'] = np.arange(1, len(idx) + 1)
-    out['exclude'] = True
+    hit = cv.probs.argmax(1) == y
+    lo, hi = wilson_interval(int(hit.sum()), len(y))
+    majority = float(np.bincount(y, minlength=len(cv.vocab)).max() / len(y))
+    informative = bool(lo > majority)   # the model beats "always the most common label" (one-sided, 97.5%)
+    out['exclude'] = informative
+    out.attrs.update(oof_accuracy=float(hit.mean()), oof_accuracy_ci=(lo, hi), majority_rate=majority, informative=informative)
+    if not informative and len(out):
+        warnings.warn(f"find_label_issues: the cross-validated model's accuracy, {hit.mean():.3f} (95% interval [{lo:.3f}, {hi:.3f}] on {len(y)} images), "
+                      f"is not above {majority:.3f}, the share of the most common label: it did no better than always answering that label, so its "
+                      f"{len(out)} suspects are its own mistakes, not evidence of wrong labels. They are returned with exclude=False (`image_dls` neither "
+                      f"leaves them out nor relabels them); train a stronger model (pretrained weights, more epochs) before acting on them.", stacklevel=2)
     return out
 
 # %% ../nbs/07_quality.ipynb #d7dbfeb8
