@@ -6,6 +6,7 @@ Docs: https://sftnb.github.io/sftnb/quality.html.md"""
 
 # %% ../nbs/07_quality.ipynb #ae2e9a1a
 from __future__ import annotations
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +16,6 @@ from PIL import Image
 from fastai.metrics import accuracy
 from fastprogress.fastprogress import progress_bar
 
-import warnings
 from .core import check_int, check_range, seeded, wilson_interval
 from .data import excluded_paths, image_items, image_dls
 from .finetune import sft_learner
